@@ -1,0 +1,71 @@
+# CivicFlow — the two commands of the quick start, and what they stand on.
+#   make demo   install, migrate the embedded SQLite database, load definitions/,
+#               create demo users, serve on http://127.0.0.1:8000
+#   make test   install dev tools, run the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+PYTEST_ARGS ?=
+
+# The first Python 3.13 or 3.12 that actually runs: on PATH first (a bare pyenv
+# shim that refuses to run does not count), then pyenv's own versions.
+PYENV_ROOT_DIR := $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PYTHON_CANDIDATES := python3.13 python3.12 \
+	$(sort $(wildcard $(PYENV_ROOT_DIR)/versions/3.13*/bin/python3.13)) \
+	$(sort $(wildcard $(PYENV_ROOT_DIR)/versions/3.12*/bin/python3.12))
+PYTHON ?= $(firstword $(foreach candidate,$(PYTHON_CANDIDATES),$(shell $(candidate) -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1 && echo $(candidate))))
+
+DEV_ENV := CIVICFLOW_ENV=development
+
+.PHONY: help install demo test lint browser docs clean
+
+help:
+	@echo "make demo     run the demo on http://$(HOST):$(PORT) (installs everything first)"
+	@echo "make test     run the whole test suite (installs everything first)"
+	@echo "make install  create $(VENV) with CivicFlow and its dev tools"
+	@echo "make lint     ruff, mypy and the import contracts"
+	@echo "make docs     build the documentation site into var/site"
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "make: no Python 3.12 or 3.13 found (looked for python3.13/python3.12 on PATH and under $(PYENV_ROOT_DIR)/versions/); install one and retry" >&2; exit 1; fi
+	@if [ ! -x $(BIN)/python ] || ! $(BIN)/python -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then \
+		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); fi
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(DEV_ENV) $(BIN)/civicflow migrate --no-input -v 0
+	$(DEV_ENV) $(BIN)/civicflow load-definitions
+	$(DEV_ENV) $(BIN)/civicflow seed-demo --url http://$(HOST):$(PORT)
+	$(DEV_ENV) DEBUG=1 $(BIN)/civicflow runserver --noreload $(HOST):$(PORT)
+
+# Chromium for the browser tests comes from Debian's package, never a download by Playwright.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Debian's chromium for the browser tests"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+		else echo "make: the browser tests need chromium on PATH (Debian: apt-get install chromium)" >&2; exit 1; fi; }
+
+test: install browser
+	$(DEV_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(DEV_ENV) $(BIN)/civicflow makemigrations --check --dry-run
+
+docs: install
+	$(BIN)/mkdocs build --strict --site-dir var/site
+
+clean:
+	rm -rf $(VENV) var/static var/site .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,43 @@
+"""Shared fixtures: the shipped library-card program, and people with roles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from workflows import programs, services
+from workflows.models import Program
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFINITIONS = ROOT / "definitions"
+
+
+@pytest.fixture
+def library_card(db: None) -> Program:
+    """The walking-skeleton program, published exactly as shipped in definitions/."""
+    folder = DEFINITIONS / "library-card"
+    services.definition_publish(files=programs.read_folder(folder), folder=str(folder))
+    return Program.objects.get(slug="library-card")
+
+
+def make_user(username: str, *roles: str) -> User:
+    user = User.objects.create_user(username=username, password="correct horse battery staple")
+    user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
+    return user
+
+
+@pytest.fixture
+def librarian(db: None) -> User:
+    return make_user("lena", "librarian")
+
+
+@pytest.fixture
+def other_librarian(db: None) -> User:
+    return make_user("omar", "librarian")
+
+
+@pytest.fixture
+def auditor(db: None) -> User:
+    return make_user("audrey", "auditor")

@@ -1,0 +1,163 @@
+"""The layers connect: a citizen applies on the web and a librarian decides, end to end."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from workflows.models import Case, CaseEvent, Task
+
+pytestmark = pytest.mark.django_db
+
+GOOD_ANSWERS = {"full_name": "Ana Lima", "email": "ana@example.org"}
+
+
+def apply(client: Client, answers: dict[str, str]):
+    return client.post(reverse("apply", args=["library-card"]), answers)
+
+
+def test_the_catalogue_lists_the_program_and_links_to_its_form(client, library_card):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Library card" in page.text
+    assert 'href="/programs/library-card/apply/"' in page.text
+
+
+def test_the_form_shows_each_field_with_its_label_hint_and_required_mark(client, library_card):
+    page = client.get(reverse("apply", args=["library-card"]))
+    assert page.status_code == 200
+    assert '<form method="post" novalidate>' in page.text
+    assert '<label for="field-full_name">Full name <abbr title="required" class="required">*</abbr></label>' in page.text
+    assert 'id="hint-email">We will send your card number here.' in page.text
+    assert 'type="email"' in page.text
+
+
+def test_wrong_answers_are_all_reported_and_what_was_typed_is_kept(client, library_card):
+    page = apply(client, {"full_name": "Ana Lima", "email": "not-an-address"})
+    assert page.status_code == 422
+    assert "<title>Error: Library card" in page.text
+    assert "There is a problem" in page.text
+    assert '<a href="#field-email">Enter email address in the correct format</a>' in page.text
+    assert 'value="Ana Lima"' in page.text
+    assert 'value="not-an-address"' in page.text
+    assert Case.objects.count() == 0
+
+    page = apply(client, {})
+    assert page.text.count('class="field-error"') == 2
+    assert "Enter full name" in page.text and "Enter email address" in page.text
+
+
+def test_a_citizen_applies_and_a_librarian_approves(client, library_card, librarian):
+    # The citizen applies and gets a reference number.
+    submitted = apply(client, GOOD_ANSWERS)
+    assert submitted.status_code == 302
+    confirmation = client.get(submitted["Location"])
+    reference = re.search(r'class="reference">(LC-\d{4}-\d{6})<', confirmation.text)
+    assert reference is not None
+    case = Case.objects.get(reference=reference.group(1))
+    assert case.data == GOOD_ANSWERS
+    assert (case.status, case.channel) == ("running", "online")
+
+    # The librarian finds it in the inbox, unassigned.
+    client.force_login(librarian)
+    inbox = client.get(reverse("inbox"))
+    assert case.reference in inbox.text and "Unassigned" in inbox.text
+    task = Task.objects.get(case=case, status="open")
+    page = client.get(reverse("task", args=[task.pk]))
+    assert "Ana Lima" in page.text and "Assign to me" in page.text
+    assert 'value="approve"' not in page.text  # read-only until claimed
+
+    # Assign to me, then approve.
+    client.post(reverse("task", args=[task.pk]), {"action": "claim"})
+    page = client.get(reverse("task", args=[task.pk]))
+    assert 'value="approve"' in page.text and 'value="deny"' in page.text
+    done = client.post(reverse("task", args=[task.pk]), {"action": "complete", "outcome": "approve"}, follow=True)
+    assert f"Recorded: approve for {case.reference}." in done.text
+
+    case.refresh_from_db()
+    assert (case.status, case.outcome) == ("closed", "approved")
+    assert Task.objects.get(pk=task.pk).completed_by == librarian
+    assert list(CaseEvent.objects.filter(case=case).order_by("pk").values_list("kind", flat=True)) == [
+        "submitted",
+        "case_started",
+        "task_claimed",
+        "task_completed",
+        "case_closed",
+    ]
+    # The citizen's bookmarked page shows the result.
+    assert "approved" in Client().get(submitted["Location"]).text
+
+
+def test_denying_closes_the_case_as_denied(client, library_card, librarian):
+    apply(client, GOOD_ANSWERS)
+    task = Task.objects.get(status="open")
+    client.force_login(librarian)
+    client.post(reverse("task", args=[task.pk]), {"action": "claim"})
+    client.post(reverse("task", args=[task.pk]), {"action": "complete", "outcome": "deny"})
+    assert Case.objects.get().outcome == "denied"
+
+
+def test_staff_without_the_role_cannot_see_or_act_on_the_task(client, library_card, auditor):
+    apply(client, GOOD_ANSWERS)
+    task = Task.objects.get(status="open")
+    client.force_login(auditor)
+    assert task.case.reference not in client.get(reverse("inbox")).text
+    assert client.get(reverse("task", args=[task.pk])).status_code == 404
+    assert client.post(reverse("task", args=[task.pk]), {"action": "claim"}).status_code == 404
+    assert Task.objects.get(pk=task.pk).assignee is None
+
+
+def test_a_task_claimed_by_one_librarian_is_read_only_for_another(client, library_card, librarian, other_librarian):
+    apply(client, GOOD_ANSWERS)
+    task = Task.objects.get(status="open")
+    client.force_login(librarian)
+    client.post(reverse("task", args=[task.pk]), {"action": "claim"})
+
+    client.force_login(other_librarian)
+    assert task.case.reference not in client.get(reverse("inbox")).text
+    page = client.post(reverse("task", args=[task.pk]), {"action": "complete", "outcome": "approve"}, follow=True)
+    assert "assign this task to yourself before deciding it" in page.text
+    claim = client.post(reverse("task", args=[task.pk]), {"action": "claim"}, follow=True)
+    assert "someone else has already assigned this task to themselves" in claim.text
+    assert Case.objects.get().status == "running"
+
+
+def test_deciding_twice_says_it_was_already_decided(client, library_card, librarian):
+    apply(client, GOOD_ANSWERS)
+    task = Task.objects.get(status="open")
+    client.force_login(librarian)
+    client.post(reverse("task", args=[task.pk]), {"action": "claim"})
+    client.post(reverse("task", args=[task.pk]), {"action": "complete", "outcome": "approve"})
+    again = client.post(reverse("task", args=[task.pk]), {"action": "complete", "outcome": "deny"}, follow=True)
+    assert "this task has already been completed" in again.text
+    assert Case.objects.get().outcome == "approved"
+
+
+def test_an_outcome_the_step_does_not_offer_is_refused(client, library_card, librarian):
+    apply(client, GOOD_ANSWERS)
+    task = Task.objects.get(status="open")
+    client.force_login(librarian)
+    client.post(reverse("task", args=[task.pk]), {"action": "claim"})
+    page = client.post(reverse("task", args=[task.pk]), {"action": "complete", "outcome": "shrug"}, follow=True)
+    assert "step &#x27;review&#x27; has no outcome &#x27;shrug&#x27;" in page.text
+    assert Case.objects.get().status == "running"
+
+
+def test_reference_numbers_count_up_per_program(client, library_card):
+    apply(client, GOOD_ANSWERS)
+    apply(client, GOOD_ANSWERS)
+    numbers = sorted(int(reference.rsplit("-", 1)[1]) for reference in Case.objects.values_list("reference", flat=True))
+    assert numbers == [1, 2]
+
+
+def test_the_inbox_needs_a_sign_in(client):
+    page = client.get(reverse("inbox"))
+    assert page.status_code == 302 and page["Location"].startswith("/accounts/login/")
+
+
+def test_unknown_programs_and_applications_are_plain_404s(client, library_card):
+    assert client.get("/programs/nope/apply/").status_code == 404
+    assert client.get("/applications/00000000-0000-0000-0000-000000000000/submitted/").status_code == 404

@@ -1,0 +1,49 @@
+"""civicflow load-definitions [PATH ...] — check and publish program folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+import engine
+from workflows import programs, services
+
+
+class Command(BaseCommand):
+    help = (
+        "Check each program folder and publish it as a new immutable version when its "
+        "files changed. Reports every problem as path:line:col: code: message."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "paths", nargs="*", type=Path, help="program folders, or folders of them (default: definitions/)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        roots: list[Path] = options["paths"] or [Path(settings.CIVICFLOW_DEFINITIONS)]
+        folders: list[Path] = []
+        for root in roots:
+            if not root.is_dir():
+                raise CommandError(f"{root}: not a folder")
+            found = programs.program_folders(root)
+            if not found:
+                raise CommandError(f"{root}: no program.yaml here or in any folder inside")
+            folders.extend(found)
+        failed = 0
+        for folder in folders:
+            try:
+                result = services.definition_publish(files=programs.read_folder(folder), folder=str(folder))
+            except engine.DefinitionError as error:
+                failed += 1
+                for problem in error.problems:
+                    self.stderr.write(str(problem))
+                continue
+            version = result.version
+            what = "published" if result.created else "unchanged"
+            self.stdout.write(f"{version.program.slug}: {what} (version {version.content_hash[:12]})")
+        if failed:
+            raise CommandError(f"{failed} of {len(folders)} program(s) have problems; nothing was published for them")

@@ -1,0 +1,60 @@
+"""civicflow seed-demo — demo users for every role, with generated passwords printed."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from workflows.models import DefinitionVersion
+from workflows.programs import stored_definition
+from workflows.roles import STAFF_ROLES
+
+
+class Command(BaseCommand):
+    help = "Create (or keep) one demo user per role and print how to sign in. Development only."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="where the demo is served")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        logins_file = settings.VAR_DIR / "demo-logins.json"
+        logins: dict[str, str] = json.loads(logins_file.read_text()) if logins_file.exists() else {}
+        wanted = {role: [role] for role in STAFF_ROLES}
+        for role in sorted(self._program_roles()):
+            wanted.setdefault(role, [role])
+        wanted["citizen"] = []
+        user_model = get_user_model()
+        with transaction.atomic():
+            for username, roles in wanted.items():
+                password = logins.setdefault(username, secrets.token_urlsafe(12))
+                user, _ = user_model.objects.get_or_create(
+                    username=username, defaults={"email": f"{username}@example.org"}
+                )
+                user.set_password(password)
+                user.is_staff = username in {"agency_admin", "designer"}
+                user.is_superuser = username == "agency_admin"
+                user.save()
+                user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        logins_file.write_text(json.dumps(logins, indent=2))
+        logins_file.chmod(0o600)
+        url = options["url"]
+        self.stdout.write(f"\nCivicFlow demo: {url}/  (staff sign in: {url}/accounts/login/)")
+        self.stdout.write("Demo logins (also in var/demo-logins.json):")
+        for username in wanted:
+            self.stdout.write(f"  {username:<14} {logins[username]}")
+
+    @staticmethod
+    def _program_roles() -> set[str]:
+        roles: set[str] = set()
+        for version in DefinitionVersion.objects.filter(program__current_version__isnull=False).distinct():
+            if version.program.current_version_id == version.pk:
+                roles.update(stored_definition(version.files, version.content_hash).program.roles)
+        return roles

@@ -1,0 +1,142 @@
+"""The case runtime's tables. No logic here: services write, selectors read."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Program(models.Model):
+    """A program citizens can apply to; its rules live in its definition versions."""
+
+    slug = models.SlugField(max_length=63, unique=True)
+    title = models.JSONField(help_text="language code -> title")
+    summary = models.JSONField(default=dict)
+    agency = models.CharField(max_length=100)
+    reference_prefix = models.CharField(max_length=6)
+    current_version = models.ForeignKey(
+        "DefinitionVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class DefinitionVersion(models.Model):
+    """An immutable, published set of a program's definition files."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="versions")
+    content_hash = models.CharField(max_length=64)
+    files = models.JSONField(help_text="file name -> text, exactly as loaded")
+    published_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "content_hash"], name="one_version_per_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program.slug}@{self.content_hash[:12]}"
+
+
+class ReferenceCounter(models.Model):
+    """The last reference number handed out per program and year (row-locked when used)."""
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["program", "year"], name="one_counter_per_program_year")]
+
+
+class Case(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running", "In progress"
+        CLOSED = "closed", "Closed"
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", "Online"
+        COUNTER = "counter", "At the counter"
+        PHONE = "phone", "By phone"
+        PAPER = "paper", "On paper"
+        API = "api", "Through the API"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    reference = models.CharField(max_length=32, unique=True)
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="cases")
+    version = models.ForeignKey(DefinitionVersion, on_delete=models.PROTECT, related_name="cases")
+    data = models.JSONField(help_text="the citizen's answers as submitted")
+    state = models.JSONField(help_text="the engine's CaseState, as JSON")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    outcome = models.CharField(max_length=64, blank=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.ONLINE)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["program", "status", "submitted_at"], name="case_program_status")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Task(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    token = models.PositiveIntegerField(help_text="the engine token this task holds")
+    step = models.CharField(max_length=64)
+    role = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"
+    )
+    outcome = models.CharField(max_length=64, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # The database, not the code, guarantees a token never has two open tasks.
+            models.UniqueConstraint(
+                fields=["case", "token"], condition=models.Q(status="open"), name="one_open_task_per_token"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "role", "created_at"], name="task_queue"),
+            models.Index(fields=["assignee", "status"], name="task_assignee"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference}/{self.step}"
+
+
+class CaseEvent(models.Model):
+    """The case's history, one row per transition. Append-only."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=64)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "at"], name="event_case_at")]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference}: {self.kind}"

@@ -1,0 +1,39 @@
+"""Every read the pages need, built from the actor so nobody sees what is not theirs."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from workflows.models import Case, Program, Task
+from workflows.roles import Actor, roles_of
+
+
+def programs_open() -> QuerySet[Program]:
+    return Program.objects.filter(current_version__isnull=False).select_related("current_version").order_by("slug")
+
+
+def program_open(slug: str) -> Program:
+    return programs_open().get(slug=slug)
+
+
+def case_by_public_id(public_id: str) -> Case:
+    return Case.objects.select_related("program").get(public_id=public_id)
+
+
+def tasks_visible_to(user: Actor) -> QuerySet[Task]:
+    """Open tasks for the user's roles that are theirs or nobody's yet."""
+    return (
+        Task.objects.filter(status=Task.Status.OPEN, role__in=roles_of(user))
+        .filter(Q(assignee__isnull=True) | Q(assignee=user.pk))
+        .select_related("case", "case__program", "assignee")
+        .order_by("created_at", "pk")
+    )
+
+
+def task_visible_to(user: Actor, task_id: int) -> Task:
+    """A task the user may look at: any task (open or done) for one of their roles."""
+    return (
+        Task.objects.filter(role__in=roles_of(user))
+        .select_related("case", "case__program", "case__version", "assignee")
+        .get(pk=task_id)
+    )

@@ -1,0 +1,247 @@
+"""Every write goes through here: one command, one transaction.
+
+Each service locks the case row, re-checks the actor's permission and the task's
+state *now* (not when the page was drawn), runs ``engine.step`` in memory, and
+writes the new state, tasks and history before the transaction commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+import engine
+import forms
+from workflows import programs
+from workflows.models import Case, CaseEvent, DefinitionVersion, Program, ReferenceCounter, Task
+from workflows.roles import Actor, roles_of
+
+
+class ServiceError(Exception):
+    """A refusal the user can act on; ``code`` is stable, ``message`` is for people."""
+
+    code = "refused"
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class NotAllowed(ServiceError):
+    code = "not_allowed"
+
+
+class Conflict(ServiceError):
+    """The thing changed under the user (someone else claimed or completed it)."""
+
+    code = "conflict"
+
+
+class InvalidSubmission(ServiceError):
+    code = "invalid_submission"
+
+    def __init__(self, errors: list[forms.FieldError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} answer(s) need attention")
+
+
+class ProgramNotOpen(ServiceError):
+    code = "program_not_open"
+
+
+# ------------------------------------------------------------------ publishing
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    version: DefinitionVersion
+    created: bool
+
+
+def definition_publish(*, files: dict[str, str], folder: str) -> PublishResult:
+    """Store a program's files as an immutable version and make it the current one.
+
+    Refused with ``engine.DefinitionError`` (carrying every problem) when the
+    checker finds any. Publishing the same files again changes nothing.
+    """
+    definition, problems = programs.check(files, folder=folder)
+    if definition is None:
+        raise engine.DefinitionError(problems)
+    info = definition.program
+    with transaction.atomic():
+        program, _ = Program.objects.select_for_update().get_or_create(
+            slug=info.id,
+            defaults={
+                "title": dict(info.title),
+                "summary": dict(info.summary),
+                "agency": info.agency,
+                "reference_prefix": info.reference_prefix,
+            },
+        )
+        version = DefinitionVersion.objects.filter(program=program, content_hash=definition.content_hash).first()
+        created = version is None
+        if version is None:
+            version = DefinitionVersion.objects.create(
+                program=program, content_hash=definition.content_hash, files=files, published_at=timezone.now()
+            )
+        program.title = dict(info.title)
+        program.summary = dict(info.summary)
+        program.agency = info.agency
+        program.reference_prefix = info.reference_prefix
+        program.current_version = version
+        program.save()
+    return PublishResult(version=version, created=created)
+
+
+# ------------------------------------------------------------------ citizens
+
+
+def case_submit(*, program: Program, data: dict[str, Any], user: Actor, channel: str = Case.Channel.ONLINE) -> Case:
+    """Validate the answers and open a case on the program's current version."""
+    version = program.current_version
+    if version is None:
+        raise ProgramNotOpen("this program is not accepting applications")
+    definition = programs.stored_definition(version.files, version.content_hash)
+    errors = forms.validate(definition.form_schema, data)
+    if errors:
+        raise InvalidSubmission(errors)
+    now = timezone.now()
+    state, effects = engine.step(definition, engine.new_state(definition), engine.Submitted(data), now)
+    actor = user if user.is_authenticated else None
+    with transaction.atomic():
+        case = Case.objects.create(
+            reference=_next_reference(program, now.year),
+            program=program,
+            version=version,
+            data=data,
+            state=state.to_json(),
+            channel=channel,
+            submitted_by=actor,
+            submitted_at=now,
+        )
+        CaseEvent.objects.create(case=case, at=now, kind="submitted", actor=actor, detail={"channel": channel})
+        _apply(case, effects, actor=actor, now=now)
+    return case
+
+
+def _next_reference(program: Program, year: int) -> str:
+    """``LC-2026-000042``: numbered per program and year, never reused."""
+    counter, _ = ReferenceCounter.objects.get_or_create(program=program, year=year)
+    # UPDATE takes the row lock, so concurrent submissions get distinct numbers.
+    ReferenceCounter.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
+    number = ReferenceCounter.objects.values_list("last_number", flat=True).get(pk=counter.pk)
+    return f"{program.reference_prefix}-{year}-{number:06d}"
+
+
+# ------------------------------------------------------------------ caseworkers
+
+
+def task_claim(*, task_id: int, user: Actor) -> Task:
+    """Assign an open task to ``user``, who must hold the task's role."""
+    with transaction.atomic():
+        task = _lock_task(task_id)
+        staff = _require_role(task, user)
+        if task.assignee_id is not None and task.assignee_id != user.pk:
+            raise Conflict("someone else has already assigned this task to themselves")
+        if task.assignee_id is None:
+            now = timezone.now()
+            task.assignee = staff
+            task.save(update_fields=["assignee"])
+            CaseEvent.objects.create(
+                case=task.case, at=now, kind="task_claimed", actor=staff, detail={"step": task.step}
+            )
+    return task
+
+
+def task_release(*, task_id: int, user: Actor) -> Task:
+    """Give a task back to its queue."""
+    with transaction.atomic():
+        task = _lock_task(task_id)
+        staff = _require_role(task, user)
+        if task.assignee_id != user.pk:
+            raise Conflict("this task is not assigned to you")
+        task.assignee = None
+        task.save(update_fields=["assignee"])
+        CaseEvent.objects.create(
+            case=task.case, at=timezone.now(), kind="task_released", actor=staff, detail={"step": task.step}
+        )
+    return task
+
+
+def task_complete(*, task_id: int, user: Actor, outcome: str) -> Task:
+    """Record the assignee's decision and move the case on."""
+    with transaction.atomic():
+        task = _lock_task(task_id)
+        staff = _require_role(task, user)
+        if task.assignee_id != user.pk:
+            raise NotAllowed("assign this task to yourself before deciding it")
+        case = task.case
+        version = case.version
+        definition = programs.stored_definition(version.files, version.content_hash)
+        now = timezone.now()
+        try:
+            state, effects = engine.step(
+                definition,
+                engine.CaseState.from_json(case.state),
+                engine.TaskCompleted(token=task.token, outcome=outcome, actor=str(staff.pk)),
+                now,
+            )
+        except engine.UnknownOutcome as error:
+            raise ServiceError(str(error)) from None
+        except (engine.TaskNotOpen, engine.CaseNotRunning) as error:
+            raise Conflict(str(error)) from None
+        case.state = state.to_json()
+        _apply(case, effects, actor=staff, now=now)
+        task.refresh_from_db()
+    return task
+
+
+def _lock_task(task_id: int) -> Task:
+    """Lock the task's case row, then read the task as it is now."""
+    case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
+    if case_id is None:
+        raise Task.DoesNotExist(task_id)
+    Case.objects.select_for_update().filter(pk=case_id).get()
+    task = Task.objects.select_related("case", "case__version").get(pk=task_id)
+    if task.status != Task.Status.OPEN:
+        raise Conflict("this task has already been completed")
+    return task
+
+
+def _require_role(task: Task, user: Actor) -> User:
+    """The signed-in user, if they hold the task's role now (roles can be revoked)."""
+    if isinstance(user, AnonymousUser) or task.role not in roles_of(user):
+        raise NotAllowed(f"only a {task.role.replace('_', ' ')} can act on this task")
+    return user
+
+
+def _apply(case: Case, effects: list[engine.Effect], *, actor: Any, now: Any) -> None:
+    """Write what the engine decided. Runs inside the caller's transaction."""
+    for effect in effects:
+        match effect:
+            case engine.OpenTask(token=token, step=step, role=role):
+                try:
+                    with transaction.atomic():
+                        Task.objects.create(case=case, token=token, step=step, role=role, created_at=now)
+                except IntegrityError:
+                    raise Conflict("this step already has an open task") from None
+            case engine.CloseTask(token=token, outcome=outcome):
+                status = Task.Status.CANCELLED if outcome == "cancelled" else Task.Status.COMPLETED
+                Task.objects.filter(case=case, token=token, status=Task.Status.OPEN).update(
+                    status=status,
+                    outcome=outcome,
+                    completed_at=now,
+                    completed_by=actor if status == Task.Status.COMPLETED else None,
+                )
+            case engine.CloseCase(outcome=outcome):
+                case.status = Case.Status.CLOSED
+                case.outcome = outcome
+                case.closed_at = now
+            case engine.RecordAudit(kind=kind, detail=detail):
+                CaseEvent.objects.create(case=case, at=now, kind=kind, actor=actor, detail=dict(detail))
+    case.save()

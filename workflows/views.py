@@ -1,0 +1,148 @@
+"""HTML pages. Views read through selectors and write through services; nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from engine import localized
+from workflows import programs, rendering, selectors, services
+from workflows.models import Case, Program, Task
+
+
+def _lang(request: HttpRequest) -> str:
+    return getattr(request, "LANGUAGE_CODE", "en")
+
+
+@require_GET
+def catalogue(request: HttpRequest) -> HttpResponse:
+    lang = _lang(request)
+    cards = [
+        {"slug": program.slug, "title": localized(program.title, lang), "summary": localized(program.summary, lang)}
+        for program in selectors.programs_open()
+    ]
+    return render(request, "workflows/catalogue.html", {"programs": cards})
+
+
+@require_http_methods(["GET", "POST"])
+def apply(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        program = selectors.program_open(slug)
+    except Program.DoesNotExist:
+        raise Http404("no such program") from None
+    assert program.current_version is not None
+    version = program.current_version
+    schema = dict(programs.stored_definition(version.files, version.content_hash).form_schema)
+    values: dict[str, str] = {}
+    errors: list[Any] = []
+    if request.method == "POST":
+        data, values = rendering.data_from_post(schema, request.POST)
+        try:
+            case = services.case_submit(program=program, data=data, user=request.user)
+        except services.InvalidSubmission as refusal:
+            errors = refusal.errors
+        else:
+            return HttpResponseRedirect(reverse("submitted", args=[case.public_id]))
+    fields = rendering.fields_for(schema, values, errors)
+    context = {
+        "program_title": localized(program.title, _lang(request)),
+        "fields": fields,
+        "field_errors": [field for field in fields if field.error],
+    }
+    return render(request, "workflows/apply.html", context, status=422 if errors else 200)
+
+
+@require_GET
+def submitted(request: HttpRequest, public_id: str) -> HttpResponse:
+    try:
+        case = selectors.case_by_public_id(public_id)
+    except (Case.DoesNotExist, ValueError):
+        raise Http404("no such application") from None
+    return render(
+        request,
+        "workflows/submitted.html",
+        {"case": case, "program_title": localized(case.program.title, _lang(request))},
+    )
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    lang = _lang(request)
+    rows = [
+        {"task": task, "program_title": localized(task.case.program.title, lang)}
+        for task in selectors.tasks_visible_to(request.user)
+    ]
+    return render(request, "workflows/inbox.html", {"rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
+    try:
+        task = selectors.task_visible_to(request.user, task_id)
+    except Task.DoesNotExist:
+        raise Http404("no such task") from None
+    if request.method == "POST":
+        return _act_on_task(request, task)
+    version = task.case.version
+    definition = programs.stored_definition(version.files, version.content_hash)
+    step = definition.steps[task.step]
+    lang = _lang(request)
+    schema = dict(definition.form_schema)
+    answers = [
+        {"label": field.label, "value": task.case.data.get(field.name, "Not provided")}
+        for field in rendering.fields_for(schema, {}, [])
+    ]
+    context = {
+        "task": task,
+        "step_title": localized(step.title, lang),
+        "program_title": localized(task.case.program.title, lang),
+        "answers": answers,
+        "outcomes": [{"name": name, "label": name.replace("_", " ").capitalize()} for name in step.outcomes],
+        "mine": task.assignee_id == request.user.pk,
+        "open": task.status == Task.Status.OPEN,
+    }
+    return render(request, "workflows/task.html", context)
+
+
+def _act_on_task(request: HttpRequest, task: Task) -> HttpResponse:
+    action = request.POST.get("action", "")
+    here = reverse("task", args=[task.pk])
+    try:
+        if action == "claim":
+            services.task_claim(task_id=task.pk, user=request.user)
+            messages.success(request, "The task is assigned to you.")
+        elif action == "release":
+            services.task_release(task_id=task.pk, user=request.user)
+            messages.success(request, "The task is back in the queue.")
+            return HttpResponseRedirect(reverse("inbox"))
+        elif action == "complete":
+            outcome = request.POST.get("outcome", "")
+            services.task_complete(task_id=task.pk, user=request.user, outcome=outcome)
+            messages.success(request, f"Recorded: {outcome.replace('_', ' ')} for {task.case.reference}.")
+            return HttpResponseRedirect(reverse("inbox"))
+        else:
+            messages.error(request, "Choose an action.")
+    except services.ServiceError as refusal:
+        messages.error(request, refusal.message)
+        return HttpResponseRedirect(here, status=303)
+    return HttpResponseRedirect(here, status=303)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers: is the process up, and does the database answer?"""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 - any database failure means "not ready"
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
