@@ -65,7 +65,7 @@ lint: install
 	$(DEV_ENV) $(BIN)/civicflow makemigrations --check --dry-run
 
 docs: install
-	$(BIN)/mkdocs build --strict --site-dir var/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir var/site
 
 clean:
 	rm -rf $(VENV) var/static var/site .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import engine
@@ -41,18 +42,32 @@ def check(files: dict[str, str], *, folder: str) -> tuple[engine.Definition | No
     return (None, problems) if problems else (definition, [])
 
 
-_CACHE: dict[str, engine.Definition] = {}
+@dataclass(frozen=True)
+class Loaded:
+    """A stored version made ready to run: its Definition and its compiled form."""
+
+    definition: engine.Definition
+    form: forms.FormValidator
+
+
+_CACHE: dict[str, Loaded] = {}
 _CACHE_LIMIT = 256
 
 
-def stored_definition(files: dict[str, str], content_hash: str) -> engine.Definition:
-    """The Definition of a stored version, cached by its hash (versions never change)."""
-    definition = _CACHE.get(content_hash)
-    if definition is None:
+def loaded(files: dict[str, str], content_hash: str) -> Loaded:
+    """A stored version, loaded once per process and cached by its hash (versions never change)."""
+    found = _CACHE.get(content_hash)
+    if found is None:
         definition = engine.load(files)
         if definition.content_hash != content_hash:
             raise engine.WrongDefinition(state_hash=content_hash, definition_hash=definition.content_hash)
+        found = Loaded(definition, forms.FormValidator(definition.form_schema))
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[content_hash] = definition
-    return definition
+        _CACHE[content_hash] = found
+    return found
+
+
+def stored_definition(files: dict[str, str], content_hash: str) -> engine.Definition:
+    """The Definition of a stored version."""
+    return loaded(files, content_hash).definition

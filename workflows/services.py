@@ -106,8 +106,9 @@ def case_submit(*, program: Program, data: dict[str, Any], user: Actor, channel:
     version = program.current_version
     if version is None:
         raise ProgramNotOpen("this program is not accepting applications")
-    definition = programs.stored_definition(version.files, version.content_hash)
-    errors = forms.validate(definition.form_schema, data)
+    ready = programs.loaded(version.files, version.content_hash)
+    definition = ready.definition
+    errors = ready.form.validate(data)
     if errors:
         raise InvalidSubmission(errors)
     now = timezone.now()
@@ -115,7 +116,7 @@ def case_submit(*, program: Program, data: dict[str, Any], user: Actor, channel:
     actor = user if user.is_authenticated else None
     with transaction.atomic():
         case = Case.objects.create(
-            reference=_next_reference(program, now.year),
+            reference=_next_reference(program, timezone.localdate(now).year),
             program=program,
             version=version,
             data=data,

@@ -76,7 +76,9 @@ def test_any_change_to_any_file_changes_the_hash():
 def test_an_outcome_pointing_at_a_missing_step_is_reported_at_its_line_and_column():
     broken = WORKFLOW.replace("approve: done", "approve: dnoe")
     found = problems_of(files(workflow__yaml=broken))
-    assert "defs/permit/workflow.yaml:8:16: unknown_step: outcome 'approve' goes to 'dnoe', which is not a step" in found
+    assert (
+        "defs/permit/workflow.yaml:8:16: unknown_step: outcome 'approve' goes to 'dnoe', which is not a step" in found
+    )
 
 
 def test_every_problem_is_reported_at_once_not_just_the_first():

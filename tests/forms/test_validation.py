@@ -96,8 +96,9 @@ def test_references_inside_the_schema_work():
     assert error.pointer == "/x"
 
 
-def test_a_pattern_the_regex_engine_cannot_compile_is_refused():
-    problems = forms.check_schema({**SCHEMA, "properties": {"x": {"type": "string", "pattern": "(unclosed"}}})
+@pytest.mark.parametrize("pattern", ["(unclosed", "(?=a)b", "(a)\\1"])
+def test_a_pattern_the_linear_time_engine_cannot_compile_is_refused(pattern):
+    problems = forms.check_schema({**SCHEMA, "properties": {"x": {"type": "string", "pattern": pattern}}})
     assert [problem.code for problem in problems] == ["invalid_schema"]
 
 

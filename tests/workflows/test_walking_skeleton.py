@@ -30,7 +30,9 @@ def test_the_form_shows_each_field_with_its_label_hint_and_required_mark(client,
     page = client.get(reverse("apply", args=["library-card"]))
     assert page.status_code == 200
     assert '<form method="post" novalidate>' in page.text
-    assert '<label for="field-full_name">Full name <abbr title="required" class="required">*</abbr></label>' in page.text
+    assert (
+        '<label for="field-full_name">Full name <abbr title="required" class="required">*</abbr></label>' in page.text
+    )
     assert 'id="hint-email">We will send your card number here.' in page.text
     assert 'type="email"' in page.text
 
@@ -47,7 +49,8 @@ def test_wrong_answers_are_all_reported_and_what_was_typed_is_kept(client, libra
 
     page = apply(client, {})
     assert page.text.count('class="field-error"') == 2
-    assert "Enter full name" in page.text and "Enter email address" in page.text
+    assert "Enter full name" in page.text
+    assert "Enter email address" in page.text
 
 
 def test_a_citizen_applies_and_a_librarian_approves(client, library_card, librarian):
@@ -64,16 +67,19 @@ def test_a_citizen_applies_and_a_librarian_approves(client, library_card, librar
     # The librarian finds it in the inbox, unassigned.
     client.force_login(librarian)
     inbox = client.get(reverse("inbox"))
-    assert case.reference in inbox.text and "Unassigned" in inbox.text
+    assert case.reference in inbox.text
+    assert "Unassigned" in inbox.text
     task = Task.objects.get(case=case, status="open")
     page = client.get(reverse("task", args=[task.pk]))
-    assert "Ana Lima" in page.text and "Assign to me" in page.text
+    assert "Ana Lima" in page.text
+    assert "Assign to me" in page.text
     assert 'value="approve"' not in page.text  # read-only until claimed
 
     # Assign to me, then approve.
     client.post(reverse("task", args=[task.pk]), {"action": "claim"})
     page = client.get(reverse("task", args=[task.pk]))
-    assert 'value="approve"' in page.text and 'value="deny"' in page.text
+    assert 'value="approve"' in page.text
+    assert 'value="deny"' in page.text
     done = client.post(reverse("task", args=[task.pk]), {"action": "complete", "outcome": "approve"}, follow=True)
     assert f"Recorded: approve for {case.reference}." in done.text
 
@@ -155,7 +161,8 @@ def test_reference_numbers_count_up_per_program(client, library_card):
 
 def test_the_inbox_needs_a_sign_in(client):
     page = client.get(reverse("inbox"))
-    assert page.status_code == 302 and page["Location"].startswith("/accounts/login/")
+    assert page.status_code == 302
+    assert page["Location"].startswith("/accounts/login/")
 
 
 def test_unknown_programs_and_applications_are_plain_404s(client, library_card):
