@@ -18,7 +18,8 @@ def civicflow(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedPro
     clean = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "DEBUG", "CIVICFLOW_ENV", "DJANGO_SETTINGS_MODULE"}
+        # The subprocess must see only what an operator sets, not the test run's own variables.
+        if key not in {"SECRET_KEY", "DEBUG", "CIVICFLOW_ENV", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     clean.update({"CIVICFLOW_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", **env})
     return subprocess.run(
