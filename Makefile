@@ -22,7 +22,7 @@ PYTHON ?= $(firstword $(foreach candidate,$(PYTHON_CANDIDATES),$(shell $(candida
 
 DEV_ENV := CIVICFLOW_ENV=development
 
-.PHONY: help install demo test lint browser docs clean
+.PHONY: help install demo test lint system-packages docs clean
 
 help:
 	@echo "make demo     run the demo on http://$(HOST):$(PORT) (installs everything first)"
@@ -46,15 +46,18 @@ demo: install
 	$(DEV_ENV) $(BIN)/civicflow seed-demo --url http://$(HOST):$(PORT)
 	$(DEV_ENV) DEBUG=1 $(BIN)/civicflow runserver --noreload $(HOST):$(PORT)
 
-# Chromium for the browser tests comes from Debian's package, never a download by Playwright.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian packages the tests use: Chromium for the browser tests (never a download by
+# Playwright) and Graphviz for SVG diagrams. Installed with apt-get when missing and root.
+SYSTEM_PACKAGES := chromium:chromium graphviz:dot
+system-packages:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do command -v "$${pair#*:}" >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing Debian's chromium for the browser tests"; \
-			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
-		else echo "make: the browser tests need chromium on PATH (Debian: apt-get install chromium)" >&2; exit 1; fi; }
+			echo "installing Debian packages:$$missing"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null); \
+		else echo "make: the tests need these Debian packages:$$missing (apt-get install$$missing)" >&2; exit 1; fi; fi
 
-test: install browser
+test: install system-packages
 	$(DEV_ENV) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install

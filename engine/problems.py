@@ -17,9 +17,11 @@ class Problem:
     col: int
     code: str
     message: str
+    severity: str = "error"  # "error" stops publishing; "warning" is reported only
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.code}: {self.message}"
+        label = "warning: " if self.severity == "warning" else ""
+        return f"{self.path}:{self.line}:{self.col}: {label}{self.code}: {self.message}"
 
 
 class DefinitionError(Exception):

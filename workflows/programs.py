@@ -2,44 +2,80 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import engine
 import forms
+from engine.loading import FORM_FILE, PROGRAM_FILE, WORKFLOW_FILE
+from engine.source import parse_yaml
 
 # Which files of a program folder belong to its definition (others, like README.md, do not).
 DEFINITION_SUFFIXES = (".yaml", ".json", ".md")
+# Test material lives beside the definition but is not part of a published version.
+NOT_DEFINITION = ("scenarios/", "examples/")
+CALENDARS_FOLDER = "calendars"
 
 
-def read_folder(folder: Path) -> dict[str, str]:
-    """Every definition file under ``folder``, as relative name -> text."""
+def read_folder(folder: Path, *, calendars: Path | None = None) -> dict[str, str]:
+    """Every definition file under ``folder`` (relative name -> text), plus the calendar it names.
+
+    The calendar is copied in from the shared ``calendars`` folder beside the programs, so that
+    a holiday added later makes a new version instead of silently moving running deadlines.
+    """
     files: dict[str, str] = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix in DEFINITION_SUFFIXES and not path.name.startswith("."):
-            files[path.relative_to(folder).as_posix()] = path.read_text(encoding="utf-8")
+        name = path.relative_to(folder).as_posix()
+        if (
+            path.is_file()
+            and path.suffix in DEFINITION_SUFFIXES
+            and not path.name.startswith(".")
+            and not name.startswith(NOT_DEFINITION)
+        ):
+            files[name] = path.read_text(encoding="utf-8")
+    calendar_id = _calendar_named(files)
+    shared = calendars if calendars is not None else folder.parent / CALENDARS_FOLDER
+    if calendar_id and (shared / f"{calendar_id}.yaml").is_file():
+        files[f"calendars/{calendar_id}.yaml"] = (shared / f"{calendar_id}.yaml").read_text(encoding="utf-8")
     return files
+
+
+def _calendar_named(files: dict[str, str]) -> str | None:
+    try:
+        document = parse_yaml(WORKFLOW_FILE, files.get(WORKFLOW_FILE, ""))
+    except engine.DefinitionError:
+        return None  # the checker reports the broken file
+    calendar_id = document.data.get("calendar") if isinstance(document.data, dict) else None
+    return calendar_id if isinstance(calendar_id, str) and calendar_id.replace("-", "").isalnum() else None
 
 
 def program_folders(root: Path) -> list[Path]:
     """``root`` itself when it is a program folder, else each program folder inside it."""
-    if (root / engine.definition.PROGRAM_FILE).exists():
+    if (root / PROGRAM_FILE).exists():
         return [root]
-    return sorted(path.parent for path in root.glob(f"*/{engine.definition.PROGRAM_FILE}"))
+    return sorted(path.parent for path in root.glob(f"*/{PROGRAM_FILE}"))
 
 
 def check(files: dict[str, str], *, folder: str) -> tuple[engine.Definition | None, list[engine.Problem]]:
-    """Load a program and check its form schema; every problem, or the Definition."""
-    try:
-        definition = engine.load(files, folder=folder)
-    except engine.DefinitionError as error:
-        return None, error.problems
-    schema_path = f"{folder.rstrip('/')}/{engine.definition.FORM_FILE}"
-    problems = [
-        engine.Problem(schema_path, 1, 1, problem.code, f"at {problem.pointer or '/'}: {problem.message}")
-        for problem in forms.check_schema(dict(definition.form_schema))
-    ]
-    return (None, problems) if problems else (definition, [])
+    """Every problem (errors and warnings) of a program, and its Definition when it has no errors."""
+    definition, problems = engine.read(files, folder=folder)
+    prefix = f"{folder.rstrip('/')}/" if folder else ""
+    if definition is not None:
+        schemas = {FORM_FILE: dict(definition.form_schema)}
+        for name, text in files.items():
+            if name.startswith("forms/") and name.endswith(".json"):
+                try:
+                    schemas[name] = json.loads(text)
+                except ValueError as error:
+                    problems.append(engine.Problem(prefix + name, 1, 1, "json_syntax", str(error)))
+        for name, schema in schemas.items():
+            problems.extend(
+                engine.Problem(prefix + name, 1, 1, problem.code, f"at {problem.pointer or '/'}: {problem.message}")
+                for problem in forms.check_schema(schema)
+            )
+    has_errors = any(problem.severity == "error" for problem in problems)
+    return (None if has_errors else definition), problems
 
 
 @dataclass(frozen=True)

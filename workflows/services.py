@@ -8,6 +8,7 @@ writes the new state, tasks and history before the transaction commits.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -71,7 +72,7 @@ def definition_publish(*, files: dict[str, str], folder: str) -> PublishResult:
     """
     definition, problems = programs.check(files, folder=folder)
     if definition is None:
-        raise engine.DefinitionError(problems)
+        raise engine.DefinitionError([problem for problem in problems if problem.severity == "error"])
     info = definition.program
     with transaction.atomic():
         program, _ = Program.objects.select_for_update().get_or_create(
@@ -145,65 +146,56 @@ def _next_reference(program: Program, year: int) -> str:
 def task_claim(*, task_id: int, user: Actor) -> Task:
     """Assign an open task to ``user``, who must hold the task's role."""
     with transaction.atomic():
-        task = _lock_task(task_id)
-        staff = _require_role(task, user)
-        if task.assignee_id is not None and task.assignee_id != user.pk:
+        task, staff = _lock_task(task_id, user)
+        if task.assignee_id is not None and task.assignee_id != staff.pk:
             raise Conflict("someone else has already assigned this task to themselves")
         if task.assignee_id is None:
-            now = timezone.now()
-            task.assignee = staff
-            task.save(update_fields=["assignee"])
-            CaseEvent.objects.create(
-                case=task.case, at=now, kind="task_claimed", actor=staff, detail={"step": task.step}
-            )
+            _step(task, staff, engine.TaskClaimed(token=task.token, actor=staff.get_username()))
     return task
 
 
 def task_release(*, task_id: int, user: Actor) -> Task:
     """Give a task back to its queue."""
     with transaction.atomic():
-        task = _lock_task(task_id)
-        staff = _require_role(task, user)
-        if task.assignee_id != user.pk:
+        task, staff = _lock_task(task_id, user)
+        if task.assignee_id != staff.pk:
             raise Conflict("this task is not assigned to you")
-        task.assignee = None
-        task.save(update_fields=["assignee"])
-        CaseEvent.objects.create(
-            case=task.case, at=timezone.now(), kind="task_released", actor=staff, detail={"step": task.step}
-        )
+        _step(task, staff, engine.TaskReleased(token=task.token, actor=staff.get_username()))
     return task
 
 
-def task_complete(*, task_id: int, user: Actor, outcome: str) -> Task:
+def task_complete(*, task_id: int, user: Actor, outcome: str, data: dict[str, Any] | None = None) -> Task:
     """Record the assignee's decision and move the case on."""
     with transaction.atomic():
-        task = _lock_task(task_id)
-        staff = _require_role(task, user)
-        if task.assignee_id != user.pk:
+        task, staff = _lock_task(task_id, user)
+        if task.assignee_id != staff.pk:
             raise NotAllowed("assign this task to yourself before deciding it")
-        case = task.case
-        version = case.version
-        definition = programs.stored_definition(version.files, version.content_hash)
-        now = timezone.now()
-        try:
-            state, effects = engine.step(
-                definition,
-                engine.CaseState.from_json(case.state),
-                engine.TaskCompleted(token=task.token, outcome=outcome, actor=str(staff.pk)),
-                now,
-            )
-        except engine.UnknownOutcome as error:
-            raise ServiceError(str(error)) from None
-        except (engine.TaskNotOpen, engine.CaseNotRunning) as error:
-            raise Conflict(str(error)) from None
-        case.state = state.to_json()
-        _apply(case, effects, actor=staff, now=now)
-        task.refresh_from_db()
+        event = engine.TaskCompleted(token=task.token, outcome=outcome, actor=staff.get_username(), data=data or {})
+        _step(task, staff, event)
     return task
 
 
-def _lock_task(task_id: int) -> Task:
-    """Lock the task's case row, then read the task as it is now."""
+def _step(task: Task, staff: User, event: engine.Event) -> None:
+    """Run one engine step for the task's (locked) case and write what it decided."""
+    case = task.case
+    version = case.version
+    definition = programs.stored_definition(version.files, version.content_hash)
+    now = timezone.now()
+    try:
+        state, effects = engine.step(definition, engine.CaseState.from_json(case.state), event, now)
+    except engine.UnknownOutcome as error:
+        raise ServiceError(str(error)) from None
+    except (engine.SeparationOfDuties, engine.RetainFamiliar, engine.NotAssignee) as error:
+        raise NotAllowed(str(error)) from None
+    except engine.EngineError as error:
+        raise Conflict(str(error)) from None
+    case.state = state.to_json()
+    _apply(case, effects, actor=staff, now=now)
+    task.refresh_from_db()
+
+
+def _lock_task(task_id: int, user: Actor) -> tuple[Task, User]:
+    """Lock the task's case row, then read the task as it is now and check the user's role."""
     case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
     if case_id is None:
         raise Task.DoesNotExist(task_id)
@@ -211,38 +203,78 @@ def _lock_task(task_id: int) -> Task:
     task = Task.objects.select_related("case", "case__version").get(pk=task_id)
     if task.status != Task.Status.OPEN:
         raise Conflict("this task has already been completed")
-    return task
-
-
-def _require_role(task: Task, user: Actor) -> User:
-    """The signed-in user, if they hold the task's role now (roles can be revoked)."""
+    # Roles are re-read now: a role revoked since the page was drawn no longer counts.
     if isinstance(user, AnonymousUser) or task.role not in roles_of(user):
         raise NotAllowed(f"only a {task.role.replace('_', ' ')} can act on this task")
-    return user
+    return task, user
 
 
-def _apply(case: Case, effects: list[engine.Effect], *, actor: Any, now: Any) -> None:
-    """Write what the engine decided. Runs inside the caller's transaction."""
+def _user_named(username: str | None) -> User | None:
+    return User.objects.filter(username=username).first() if username else None
+
+
+def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now: datetime) -> None:
+    """Write what the engine decided. Runs inside the caller's transaction.
+
+    Timers, notices and webhooks are recorded in the case history for now; the case
+    runtime (workers, outbox, message centre) delivers them.
+    """
     for effect in effects:
         match effect:
-            case engine.OpenTask(token=token, step=step, role=role):
+            case engine.OpenTask(token=token, step=step, role=role, assign_to=assign_to):
                 try:
                     with transaction.atomic():
-                        Task.objects.create(case=case, token=token, step=step, role=role, created_at=now)
+                        Task.objects.create(
+                            case=case,
+                            token=token,
+                            step=step,
+                            role=role,
+                            created_at=now,
+                            assignee=_user_named(assign_to),
+                        )
                 except IntegrityError:
                     raise Conflict("this step already has an open task") from None
-            case engine.CloseTask(token=token, outcome=outcome):
-                status = Task.Status.CANCELLED if outcome == "cancelled" else Task.Status.COMPLETED
+            case engine.AssignTask(token=token, assignee=assignee):
                 Task.objects.filter(case=case, token=token, status=Task.Status.OPEN).update(
-                    status=status,
-                    outcome=outcome,
-                    completed_at=now,
-                    completed_by=actor if status == Task.Status.COMPLETED else None,
+                    assignee=_user_named(assignee)
+                )
+            case engine.CloseTask(token=token, outcome=outcome):
+                Task.objects.filter(case=case, token=token, status=Task.Status.OPEN).update(
+                    status=Task.Status.COMPLETED, outcome=outcome, completed_at=now, completed_by=actor
+                )
+            case engine.CancelTask(token=token):
+                Task.objects.filter(case=case, token=token, status=Task.Status.OPEN).update(
+                    status=Task.Status.CANCELLED, outcome="cancelled", completed_at=now
                 )
             case engine.CloseCase(outcome=outcome):
                 case.status = Case.Status.CLOSED
                 case.outcome = outcome
                 case.closed_at = now
             case engine.RecordAudit(kind=kind, detail=detail):
-                CaseEvent.objects.create(case=case, at=now, kind=kind, actor=actor, detail=dict(detail))
+                CaseEvent.objects.create(case=case, at=now, kind=kind, actor=actor, detail=_jsonable(detail))
+            case engine.SendNotice() | engine.StartTimer() | engine.CancelTimer() | engine.CallWebhook():
+                CaseEvent.objects.create(
+                    case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect))
+                )
+            case engine.SetCaseStatus() | engine.SetPriority() | engine.SuspendTask():
+                CaseEvent.objects.create(
+                    case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect))
+                )
     case.save()
+
+
+def _effect_kind(effect: object) -> str:
+    """``SendNotice`` -> ``send_notice``: the history names effects in snake case."""
+    name = type(effect).__name__
+    return "".join("_" + char.lower() if char.isupper() else char for char in name).lstrip("_")
+
+
+def _jsonable(value: Any) -> Any:
+    """Effect details as JSON: datetimes as ISO text, mappings and tuples as objects and lists."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    return value

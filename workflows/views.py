@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from engine import localized
+from engine.model import EachStep, HumanStep, Step
 from workflows import programs, rendering, selectors, services
 from workflows.models import Case, Program, Task
 
@@ -106,11 +107,18 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         "step_title": localized(step.title, lang),
         "program_title": localized(task.case.program.title, lang),
         "answers": answers,
-        "outcomes": [{"name": name, "label": name.replace("_", " ").capitalize()} for name in step.outcomes],
+        "outcomes": [{"name": name, "label": name.replace("_", " ").capitalize()} for name in _outcomes_of(step)],
         "mine": task.assignee_id == request.user.pk,
         "open": task.status == Task.Status.OPEN,
     }
     return render(request, "workflows/task.html", context)
+
+
+def _outcomes_of(step: Step) -> list[str]:
+    """The choices a caseworker has at a step (one task of an ``each`` step offers its task's)."""
+    if isinstance(step, EachStep):
+        return list(step.task.outcomes)
+    return list(step.outcomes) if isinstance(step, HumanStep) else []
 
 
 def _act_on_task(request: HttpRequest, task: Task) -> HttpResponse:

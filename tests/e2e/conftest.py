@@ -20,7 +20,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking"
 def browser() -> Iterator[Browser]:
     executable = shutil.which("chromium")
     if executable is None:
-        pytest.fail("the browser tests need Debian's chromium on PATH: run `make browser` (apt-get install chromium)")
+        pytest.fail(
+            "the browser tests need Debian's chromium on PATH: run `make system-packages` (apt-get install chromium)"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser

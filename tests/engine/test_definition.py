@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import engine
-from engine.definition import content_hash
+from engine.loading import content_hash
+from engine.model import EndStep, HumanStep
 
 LIBRARY_CARD = Path(__file__).resolve().parents[2] / "definitions" / "library-card"
 
@@ -52,8 +53,15 @@ def test_the_shipped_library_card_program_loads():
     definition = engine.load(program_files)
     assert definition.program.id == "library-card"
     assert definition.start == "review"
-    assert definition.steps["review"].outcomes == {"approve": "issued", "deny": "refused"}
-    assert definition.steps["issued"].outcome == "approved"
+    review = definition.steps["review"]
+    assert isinstance(review, HumanStep)
+    assert {outcome: [route.to for route in routes] for outcome, routes in review.outcomes.items()} == {
+        "approve": ["issued"],
+        "deny": ["refused"],
+    }
+    issued = definition.steps["issued"]
+    assert isinstance(issued, EndStep)
+    assert issued.outcome == "approved"
 
 
 def test_a_good_definition_is_frozen_and_named_by_its_content_hash():
@@ -85,7 +93,7 @@ def test_every_problem_is_reported_at_once_not_just_the_first():
     broken = WORKFLOW.replace("role: clerk", "role: judge").replace("approve: done", "approve: nowhere")
     found = problems_of(files(workflow__yaml=broken, program__yaml=PROGRAM.replace("PM", "pm")))
     codes = sorted(problem.split(": ")[1] for problem in found)
-    assert codes == ["invalid_prefix", "unknown_role", "unknown_step", "unreachable_step"]
+    assert codes == ["invalid_prefix", "no_way_out", "unknown_role", "unknown_step", "unreachable_step"]
 
 
 def test_missing_files_are_named():
@@ -97,16 +105,18 @@ def test_missing_files_are_named():
 
 
 def test_unknown_keys_and_kinds_are_refused_with_the_expected_words():
-    broken = WORKFLOW.replace("kind: end", "kind: finish").replace("role: clerk", "role: clerk\n    rol: x")
+    broken = WORKFLOW.replace("kind: end", "kind: stop").replace("role: clerk", "role: clerk\n    rol: x")
     found = problems_of(files(workflow__yaml=broken))
     assert any("unknown_key: unknown key 'rol'" in problem for problem in found)
-    assert any("unknown_kind: kind 'finish' is not one of: approval, end, task" in problem for problem in found)
+    assert any(
+        "unknown_kind: kind 'stop' is not one of: action, approval, decide, each," in problem for problem in found
+    )
 
 
 def test_titles_need_english_and_real_language_codes():
     found = problems_of(files(program__yaml=PROGRAM.replace("{en: Permit, zh-Hans: 许可}", "{fr: Permis, 1x: y}")))
     assert any("invalid_language: '1x' is not a language code" in problem for problem in found)
-    assert any("missing_translation: title needs English text (en)" in problem for problem in found)
+    assert any("missing_translation: title has no en text; the program offers en" in problem for problem in found)
 
 
 def test_a_workflow_without_an_end_is_refused():

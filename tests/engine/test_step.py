@@ -27,8 +27,9 @@ def test_submitting_opens_a_task_for_the_first_steps_role(definition):
     state, effects = submitted(definition)
     assert state.status == "running"
     assert state.data == {"name": "Ana"}
-    assert [effect for effect in effects if isinstance(effect, engine.OpenTask)] == [
-        engine.OpenTask(token=1, step="review", role="clerk")
+    opened = [effect for effect in effects if isinstance(effect, engine.OpenTask)]
+    assert [(task.token, task.step, task.role, dict(task.title)) for task in opened] == [
+        (1, "review", "clerk", {"en": "Review"})
     ]
 
 

@@ -86,13 +86,16 @@ def test_a_citizen_applies_and_a_librarian_approves(client, library_card, librar
     case.refresh_from_db()
     assert (case.status, case.outcome) == ("closed", "approved")
     assert Task.objects.get(pk=task.pk).completed_by == librarian
-    assert list(CaseEvent.objects.filter(case=case).order_by("pk").values_list("kind", flat=True)) == [
+    history = CaseEvent.objects.filter(case=case).exclude(kind="call_webhook").order_by("pk")
+    assert list(history.values_list("kind", flat=True)) == [
         "submitted",
         "case_started",
         "task_claimed",
         "task_completed",
         "case_closed",
     ]
+    webhooks = CaseEvent.objects.filter(case=case, kind="call_webhook").order_by("pk")
+    assert [event.detail["topic"] for event in webhooks] == ["case.submitted", "task.completed", "case.closed"]
     # The citizen's bookmarked page shows the result.
     assert "approved" in Client().get(submitted["Location"]).text
 

@@ -1,0 +1,360 @@
+"""The checker's second pass: problems that need the whole program in view.
+
+Loading already refused malformed files and unknown names. Here we walk the
+workflow graph (reachability, dead ends, joins that can never fire), match every
+expression's variables and every notice's placeholders to the data the case
+will hold, and ask decision tables for gaps and overlaps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from engine import tables
+from engine.model import (
+    ActionStep,
+    Compiled,
+    DecideStep,
+    Definition,
+    EachStep,
+    EndStep,
+    FinishStep,
+    Flow,
+    HumanStep,
+    JoinStep,
+    NoticeStep,
+    ParallelStep,
+    RequestStep,
+    Route,
+    Step,
+    SubworkflowStep,
+    WaitStep,
+    Where,
+)
+from engine.problems import Problem
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
+BUILTIN_FIELDS = frozenset({"reference", "program", "submitted_on", "today", "outcome", "due_date", "step"})
+
+
+def check(definition: Definition, *, prefix: str = "") -> list[Problem]:
+    """Every whole-program problem (errors and warnings) of a loaded definition."""
+    checker = _Checker(definition, prefix)
+    checker.run()
+    return checker.problems
+
+
+class _Checker:
+    def __init__(self, definition: Definition, prefix: str) -> None:
+        self.definition = definition
+        self.prefix = prefix
+        self.problems: list[Problem] = []
+        self.known = KnownFields.of(definition)
+
+    def at(self, where: Where, code: str, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(where.path, where.line, where.col, code, message, severity))
+
+    def run(self) -> None:
+        for flow in self.definition.flows.values():
+            self.check_graph(flow)
+            for step in flow.steps.values():
+                self.check_step(step)
+        main = self.definition.flows[""]
+        if not any(isinstance(step, (EndStep, FinishStep)) for step in main.steps.values()):
+            first = next(iter(main.steps.values()), None)
+            if first is not None:
+                self.at(first.where, "no_end", "the workflow has no end step")
+        for name, condition in self.definition.conditions.items():
+            self.check_expression(condition, f"condition {name!r}")
+        for clock in self.definition.clocks.values():
+            if clock.starts.startswith("on entering "):
+                step_name = clock.starts.removeprefix("on entering ")
+                if step_name not in main.steps:
+                    self.at(
+                        clock.where,
+                        "unknown_step",
+                        f"clock {clock.name!r} starts on entering {step_name!r}, not a step",
+                    )
+        for escalation in self.definition.escalations.values():
+            if escalation.notice is not None:
+                self.check_notice(escalation.notice, escalation.where)
+        for table_id, table in self.definition.tables.items():
+            self.problems.extend(tables.check_table(table, f"{self.prefix}tables/{table_id}.yaml"))
+
+    # -- the graph ------------------------------------------------------------------
+
+    def check_graph(self, flow: Flow) -> None:
+        steps = flow.steps
+        if flow.start not in steps:
+            return
+        reachable = _reach(flow.start, steps)
+        for name, step in steps.items():
+            if name not in reachable:
+                self.at(step.where, "unreachable_step", f"step {name!r} cannot be reached from {flow.start!r}")
+        finishing = {name for name, step in steps.items() if isinstance(step, (EndStep, FinishStep))}
+        can_finish = _reverse_reach(finishing, steps)
+        for name in sorted(reachable - can_finish):
+            self.at(
+                steps[name].where,
+                "no_way_out",
+                f"from step {name!r} no path leads to an end: the case would run forever",
+            )
+        joins_by_split: dict[str, list[JoinStep]] = {}
+        for step in steps.values():
+            if isinstance(step, JoinStep):
+                joins_by_split.setdefault(step.split, []).append(step)
+        for step in steps.values():
+            if isinstance(step, ParallelStep):
+                self.check_split(step, joins_by_split.get(step.name, []), steps)
+
+    def check_split(self, split: ParallelStep, joins: list[JoinStep], steps: Mapping[str, Step]) -> None:
+        if not joins:
+            self.at(
+                split.where,
+                "split_not_joined",
+                f"no join joins {split.name!r}: its branches each run to their own end",
+                "warning",
+            )
+            return
+        join_names = {join.name for join in joins}
+        for join in joins:
+            if join.wait_for == "first" or (isinstance(join.wait_for, int) and join.wait_for == 1):
+                continue
+            needed = len(split.branches) if join.wait_for == "all" else int(join.wait_for)
+            if isinstance(join.wait_for, int) and join.wait_for > len(split.branches):
+                self.at(
+                    join.where,
+                    "join_may_deadlock",
+                    f"join {join.name!r} waits for {join.wait_for} branches but {split.name!r} starts "
+                    f"{len(split.branches)}",
+                )
+                continue
+            escaping = [
+                route.to for route in split.branches if _escapes_without(route.to, join_names, steps, finish_only=True)
+            ]
+            if escaping and len(split.branches) - len(escaping) < needed:
+                self.at(
+                    join.where,
+                    "join_may_deadlock",
+                    f"join {join.name!r} waits for {join.wait_for} branch(es), but the branch(es) starting at "
+                    f"{', '.join(repr(name) for name in escaping)} can finish without reaching it",
+                )
+
+    # -- per step -------------------------------------------------------------------
+
+    def check_step(self, step: Step) -> None:
+        for compiled, what in _expressions_of(step):
+            self.check_expression(compiled, what, extra=_item_scope(step))
+        if isinstance(step, (NoticeStep, RequestStep)):
+            self.check_notice(step.notice, step.where)
+        if isinstance(step, RequestStep) and step.reminder_notice:
+            self.check_notice(step.reminder_notice, step.where)
+        if isinstance(step, EndStep) and step.notice:
+            self.check_notice(step.notice, step.where)
+        if isinstance(step, HumanStep):
+            self.check_people(step)
+            if step.on_overdue and step.on_overdue not in self.definition.escalations:
+                self.at(step.where, "unknown_escalation", f"on overdue names {step.on_overdue!r}, not an escalation")
+            if step.on_overdue and step.due is None:
+                self.at(step.where, "missing_key", f"step {step.name!r} escalates when overdue but has no due")
+        if isinstance(step, ActionStep) and step.extend_clock and step.extend_clock[0] not in self.definition.clocks:
+            self.at(step.where, "unknown_clock", f"step {step.name!r} extends {step.extend_clock[0]!r}, not a clock")
+        if isinstance(step, SubworkflowStep) and step.run in self.definition.flows:
+            ends = {s.outcome for s in self.definition.flows[step.run].steps.values() if isinstance(s, EndStep)}
+            for outcome in sorted(ends - set(step.outcomes)):
+                self.at(
+                    step.where, "unhandled_outcome", f"sub-workflow {step.run!r} can end {outcome!r}; map it to a step"
+                )
+
+    def check_people(self, step: HumanStep) -> None:
+        steps = self.definition.steps
+        for other in (step.same_person_as, *step.not_same_person_as):
+            if other is not None and other in steps and not steps[other].is_human:
+                self.at(step.where, "not_a_human_step", f"{other!r} is not a task or approval, so nobody does it")
+
+    def check_expression(self, compiled: Compiled, what: str, extra: Iterable[str] = ()) -> None:
+        for variable in sorted(compiled.expression.variables):
+            if not self.known.has(variable, extra):
+                self.at(
+                    compiled.where,
+                    "unknown_field",
+                    f"{what} reads {variable!r}, which is not in the form or computed by any step",
+                )
+
+    def check_notice(self, notice: str, where: Where) -> None:
+        texts = self.definition.notices.get(notice)
+        if texts is None:
+            self.at(where, "unknown_notice", f"notice {notice!r} has no file notices/{notice}.<language>.md")
+            return
+        for language in self.definition.program.languages:
+            if language not in texts:
+                self.at(
+                    where,
+                    "missing_translation",
+                    f"notice {notice!r} has no {language} text (notices/{notice}.{language}.md)",
+                )
+        for language, text in texts.items():
+            path = f"{self.prefix}notices/{notice}.{language}.md"
+            for line_number, line in enumerate(text.splitlines(), start=1):
+                for match in PLACEHOLDER.finditer(line):
+                    name = match.group(1)
+                    if name not in BUILTIN_FIELDS and not self.known.has(name):
+                        self.problems.append(
+                            Problem(
+                                path,
+                                line_number,
+                                match.start() + 1,
+                                "unknown_placeholder",
+                                f"{{{{ {name} }}}} is not a field of the case",
+                            )
+                        )
+
+
+class KnownFields:
+    """Every data path a case can hold: the form's fields and what steps compute."""
+
+    def __init__(self, exact: set[str], open_prefixes: set[str]) -> None:
+        self.exact = exact
+        self.open_prefixes = open_prefixes
+
+    @classmethod
+    def of(cls, definition: Definition) -> KnownFields:
+        exact = set(BUILTIN_FIELDS) | set(_schema_paths(definition.form_schema))
+        open_prefixes: set[str] = set()
+        exact.update(definition.conditions)
+        for flow in definition.flows.values():
+            for step in flow.steps.values():
+                if isinstance(step, DecideStep):
+                    exact.update(name for name, _ in step.compute)
+                    if step.table and step.table in definition.tables:
+                        exact.update(definition.tables[step.table].outputs)
+                if isinstance(step, ActionStep):
+                    exact.update(name for name, _ in step.set)
+                if isinstance(step, EachStep):
+                    exact.update(
+                        {step.results, f"{step.results}.*.outcome", f"{step.results}.*.by", f"{step.results}.*.item"}
+                    )
+                if isinstance(step, (HumanStep, RequestStep)):
+                    form = step.form if isinstance(step, HumanStep) else step.answer_form
+                    if form and form in definition.files:
+                        exact.add(step.name)
+                        exact.update(f"{step.name}.{path}" for path in _schema_paths(_json(definition.files[form])))
+                    else:
+                        open_prefixes.add(step.name)
+                    exact.add(f"{step.name}.outcome")
+        return cls(exact, open_prefixes)
+
+    def has(self, variable: str, extra: Iterable[str] = ()) -> bool:
+        path = ".".join("*" if part.isdigit() else part for part in variable.split("."))
+        first = path.split(".")[0]
+        if first in set(extra) or first in self.open_prefixes:
+            return True
+        return path in self.exact or any(known.startswith(path + ".") for known in self.exact)
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {}
+
+
+def _schema_paths(schema: Any, prefix: str = "", depth: int = 0) -> Iterator[str]:
+    """Dotted paths of a JSON Schema's properties; array items appear as ``*``."""
+    if not isinstance(schema, Mapping) or depth > 16:
+        return
+    for key in ("allOf", "anyOf", "oneOf"):
+        for part in schema.get(key, []) or []:
+            yield from _schema_paths(part, prefix, depth + 1)
+    for branch in ("then", "else"):
+        yield from _schema_paths(schema.get(branch), prefix, depth + 1)
+    properties = schema.get("properties")
+    if isinstance(properties, Mapping):
+        for name, sub in properties.items():
+            path = f"{prefix}{name}"
+            yield path
+            yield from _schema_paths(sub, path + ".", depth + 1)
+    items = schema.get("items")
+    if isinstance(items, Mapping):
+        yield from _schema_paths(items, f"{prefix}*.", depth + 1)
+
+
+def _expressions_of(step: Step) -> Iterator[tuple[Compiled, str]]:
+    label = f"step {step.name!r}"
+    routes: tuple[Route, ...] = ()
+    if isinstance(step, HumanStep):
+        routes = tuple(route for group in step.outcomes.values() for route in group)
+        if step.queue:
+            yield step.queue, label + " queue"
+        if step.assign_to:
+            yield step.assign_to, label + " assign"
+    if isinstance(step, DecideStep):
+        routes = step.routes
+        yield from ((compiled, f"{label} compute {name!r}") for name, compiled in step.compute)
+    if isinstance(step, ParallelStep):
+        routes = step.branches
+    if isinstance(step, ActionStep):
+        yield from ((compiled, f"{label} set {name!r}") for name, compiled in step.set)
+    if isinstance(step, EachStep):
+        if step.over:
+            yield step.over, label + " over"
+        yield from _expressions_of(step.task)
+    if isinstance(step, WaitStep):
+        yield from ((trigger.until, label + " until") for trigger in step.triggers if trigger.until)
+    for route in routes:
+        if route.when is not None:
+            yield route.when, label + " condition"
+
+
+def _item_scope(step: Step) -> tuple[str, ...]:
+    return (step.item_name,) if isinstance(step, EachStep) else ()
+
+
+def _reach(start: str, steps: Mapping[str, Step]) -> set[str]:
+    seen = {start}
+    frontier = [start]
+    while frontier:
+        step = steps.get(frontier.pop())
+        if step is None:
+            continue
+        for target in step.targets():
+            if target not in seen and target in steps:
+                seen.add(target)
+                frontier.append(target)
+    return seen
+
+
+def _reverse_reach(goals: set[str], steps: Mapping[str, Step]) -> set[str]:
+    incoming: dict[str, set[str]] = {}
+    for name, step in steps.items():
+        for target in step.targets():
+            incoming.setdefault(target, set()).add(name)
+    seen = set(goals)
+    frontier = list(goals)
+    while frontier:
+        for source in incoming.get(frontier.pop(), ()):
+            if source not in seen:
+                seen.add(source)
+                frontier.append(source)
+    return seen
+
+
+def _escapes_without(start: str, joins: set[str], steps: Mapping[str, Step], *, finish_only: bool) -> bool:
+    """Can a branch starting at ``start`` reach a finish step without passing any of ``joins``?"""
+    seen = {start}
+    frontier = [start]
+    while frontier:
+        name = frontier.pop()
+        if name in joins:
+            continue
+        step = steps.get(name)
+        if isinstance(step, FinishStep) or (not finish_only and isinstance(step, EndStep)):
+            return True
+        for target in step.targets() if step else ():
+            if target not in seen:
+                seen.add(target)
+                frontier.append(target)
+    return False

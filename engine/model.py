@@ -1,0 +1,338 @@
+"""The neutral model of a program: frozen dataclasses that every reader produces.
+
+Nothing here parses or runs anything; ``loading`` builds these from files and
+``runtime`` interprets them. Every step names the steps it can go to, so the
+checker can walk the graph without knowing each kind's details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+Text = Mapping[str, str]
+"""Text in several languages: language code (``en``, ``zh-Hans``) -> words."""
+
+EMPTY_TEXT: Text = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where something was written, for problems found after loading."""
+
+    path: str
+    line: int
+    col: int
+
+
+NOWHERE = Where("", 0, 0)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """An expression as written and as compiled (``logic`` is JSONLogic)."""
+
+    source: str
+    expression: Any  # engine.expressions.Expression
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class Route:
+    """Go ``to`` a step, when ``when`` holds (no condition: always)."""
+
+    to: str
+    when: Compiled | None = None
+    where: Where = NOWHERE
+
+
+@dataclass(frozen=True)
+class Program:
+    """What ``program.yaml`` says about the program."""
+
+    id: str
+    title: Text
+    summary: Text
+    agency: str
+    reference_prefix: str
+    roles: tuple[str, ...]
+    languages: tuple[str, ...] = ("en",)
+    channels: tuple[str, ...] = ("online", "counter", "phone", "paper", "api")
+    timezone: str = "America/Los_Angeles"
+    retention: Mapping[str, Any] = field(default_factory=dict)
+    version_notes: Text = EMPTY_TEXT
+
+
+@dataclass(frozen=True)
+class Step:
+    """What every step has. Subclasses add what their kind needs."""
+
+    name: str
+    kind: str
+    title: Text
+    status: Text | None
+    where: Where
+
+    def targets(self) -> tuple[str, ...]:
+        """Every step this one can pass control to (for the checker's graph)."""
+        return ()
+
+    @property
+    def is_human(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A parallel panel of ``size`` seats for ``role``; ``quorum`` approvals decide."""
+
+    size: int
+    quorum: str | int  # "all", "first" or a number of approvals
+
+
+@dataclass(frozen=True)
+class HumanStep(Step):
+    """``task`` or ``approval``: someone in ``role`` chooses one of ``outcomes``."""
+
+    role: str
+    outcomes: Mapping[str, tuple[Route, ...]]
+    queue: Compiled | None = None
+    assign: str | None = None  # "round robin", "least loaded", or None (claim from the queue)
+    assign_to: Compiled | None = None  # a user name from case data
+    same_person_as: str | None = None
+    not_same_person_as: tuple[str, ...] = ()
+    form: str | None = None  # a schema file in the program folder for the caseworker's input
+    due: Any = None  # engine.calendar.Duration
+    on_overdue: str | None = None  # an escalation name
+    levels: tuple[str, ...] = ()  # approval chain: one role per level, in order
+    panel: Panel | None = None
+
+    def targets(self) -> tuple[str, ...]:
+        return tuple(route.to for routes in self.outcomes.values() for route in routes)
+
+    @property
+    def is_human(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class DecideStep(Step):
+    """Compute data, look up a table, then take the first route whose condition holds."""
+
+    compute: tuple[tuple[str, Compiled], ...]
+    table: str | None
+    routes: tuple[Route, ...]
+
+    def targets(self) -> tuple[str, ...]:
+        return tuple(route.to for route in self.routes)
+
+
+@dataclass(frozen=True)
+class ActionStep(Step):
+    """Set data from expressions (and maybe extend a clock), then go on."""
+
+    set: tuple[tuple[str, Compiled], ...]
+    extend_clock: tuple[str, Any] | None  # (clock name, Duration)
+    next: str
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.next,)
+
+
+@dataclass(frozen=True)
+class NoticeStep(Step):
+    """Send a notice to the citizen or to a role, then go on."""
+
+    notice: str
+    to: str
+    next: str
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.next,)
+
+
+@dataclass(frozen=True)
+class ParallelStep(Step):
+    """Start every branch (parallel split) or those whose condition holds (inclusive)."""
+
+    branches: tuple[Route, ...]
+
+    def targets(self) -> tuple[str, ...]:
+        return tuple(route.to for route in self.branches)
+
+    @property
+    def inclusive(self) -> bool:
+        return any(route.when is not None for route in self.branches)
+
+
+@dataclass(frozen=True)
+class JoinStep(Step):
+    """Wait for the branches of ``split``: all, the first, or a number of them."""
+
+    split: str
+    wait_for: str | int  # "all", "first" or a count
+    cancel_rest: bool
+    block: bool  # a "first" join that resets only when every branch has arrived
+    next: str
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.next,)
+
+
+@dataclass(frozen=True)
+class EachStep(Step):
+    """One task per item of a list in the case data (or a fixed number of tasks)."""
+
+    over: Compiled | None
+    count: int | None
+    item_name: str
+    task: HumanStep
+    wait_for: str | int  # "all", "none" or a count
+    results: str
+    next: str
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.next,)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What a wait step waits for: a time (``after``/``until``) or a named event."""
+
+    kind: str  # "after", "until" or "event"
+    to: str
+    duration: Any = None  # Duration, for "after"
+    until: Compiled | None = None  # a date or datetime from data, for "until"
+    event: str | None = None
+
+
+@dataclass(frozen=True)
+class WaitStep(Step):
+    """Wait for the first of its triggers (a deferred choice when there are several)."""
+
+    triggers: tuple[Trigger, ...]
+
+    def targets(self) -> tuple[str, ...]:
+        return tuple(trigger.to for trigger in self.triggers)
+
+
+@dataclass(frozen=True)
+class RequestStep(Step):
+    """Ask the citizen for information; clocks pause until they answer or time runs out."""
+
+    notice: str
+    answer_form: str | None
+    remind_after: Any  # Duration | None
+    reminder_notice: str | None
+    expires_after: Any  # Duration
+    on_answer: str
+    on_expiry: str
+    pauses_clocks: bool
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.on_answer, self.on_expiry)
+
+
+@dataclass(frozen=True)
+class SubworkflowStep(Step):
+    """Run a sub-workflow of this program; its end outcome picks the next step."""
+
+    run: str
+    outcomes: Mapping[str, str]
+
+    def targets(self) -> tuple[str, ...]:
+        return tuple(self.outcomes.values())
+
+
+@dataclass(frozen=True)
+class EndStep(Step):
+    """End the case (or the sub-workflow) with a named outcome; everything still open is cancelled."""
+
+    outcome: str
+    notice: str | None
+
+    def targets(self) -> tuple[str, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class FinishStep(Step):
+    """End one branch only; the case ends when no branch is left (implicit termination)."""
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A statutory clock: ``limit`` after it starts, warned and escalated before breach."""
+
+    name: str
+    limit: Any  # Duration
+    starts: str  # "on submit" or a step name ("on entering X")
+    warn_at: Any  # Duration | None
+    on_warn: tuple[str, ...]
+    on_breach: tuple[str, ...]
+    paused_while_waiting: bool
+    where: Where
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """What happens when a deadline is near or passed."""
+
+    name: str
+    notify: tuple[str, ...]  # roles (or "citizen") to send the escalation notice to
+    notice: str | None
+    raise_priority: str | None
+    where: Where
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A graph of steps: the main workflow or one of its sub-workflows."""
+
+    name: str
+    start: str
+    steps: Mapping[str, Step]
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A program's definition, frozen and identified by the hash of its files."""
+
+    program: Program
+    form_schema: Mapping[str, Any]
+    flows: Mapping[str, Flow]  # "" is the main workflow
+    clocks: Mapping[str, Clock]
+    escalations: Mapping[str, Escalation]
+    conditions: Mapping[str, Compiled]
+    tables: Mapping[str, Any]  # engine.tables.DecisionTable
+    notices: Mapping[str, Mapping[str, str]]  # notice -> language -> Markdown text
+    calendar: Any  # engine.calendar.Calendar
+    default_outcome: str
+    files: Mapping[str, str]
+    content_hash: str
+
+    @property
+    def start(self) -> str:
+        return self.flows[""].start
+
+    @property
+    def steps(self) -> Mapping[str, Step]:
+        return self.flows[""].steps
+
+    def step(self, flow: str, name: str) -> Step:
+        return self.flows[flow].steps[name]
+
+
+def localized(text: Text, language: str) -> str:
+    """The text in ``language`` (matching ``zh-hans`` to ``zh-Hans``), else English."""
+    wanted = language.lower()
+    for code, words in text.items():
+        if code.lower() == wanted:
+            return words
+    base = wanted.split("-")[0]
+    for code, words in text.items():
+        if code.lower().split("-")[0] == base:
+            return words
+    return text.get("en", next(iter(text.values()), ""))

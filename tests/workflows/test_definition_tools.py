@@ -1,0 +1,130 @@
+"""The designer's command-line tools, run as a designer runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.management import CommandError, call_command
+
+from tests.conftest import DEFINITIONS
+from workflows import programs, services
+from workflows.models import Program
+
+LIBRARY_CARD = DEFINITIONS / "library-card"
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def broken_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "library-card"
+    shutil.copytree(LIBRARY_CARD, folder)
+    workflow = folder / "workflow.yaml"
+    workflow.write_text(workflow.read_text().replace("approve: issued", "approve: isued"))
+    return folder
+
+
+def test_check_reports_every_problem_with_its_place_and_fails(tmp_path):
+    folder = broken_copy(tmp_path)
+    with pytest.raises(CommandError, match=r"1 program\(s\) checked, 2 error\(s\)") as caught:
+        run("check", "--definitions-only", str(folder))
+    assert caught.value.returncode == 1
+
+
+def test_check_lists_the_problems(tmp_path, capsys):
+    folder = broken_copy(tmp_path)
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check", "--definitions-only", str(folder), stdout=StringIO(), stderr=err)
+    lines = err.getvalue().splitlines()
+    assert f"{folder}/workflow.yaml:9:16: unknown_step: outcome 'approve' goes to 'isued', which is not a step" in lines
+    assert f"{folder}/workflow.yaml:13:5: unreachable_step: step 'issued' cannot be reached from 'review'" in lines
+
+
+@pytest.mark.django_db
+def test_check_passes_on_the_shipped_programs_and_runs_the_system_checks_too():
+    out, err = run("check")
+    assert "System check identified no issues" in out
+    assert "definitions: 1 program(s) checked, 0 error(s), 0 warning(s)" in out
+    assert err == ""
+
+
+def test_test_definitions_runs_every_scenario():
+    out, _ = run("test-definitions", "library-card")
+    assert "PASSED" in out
+    assert out.strip().splitlines()[-1].startswith("4 passed, 0 failed in ")
+
+
+def test_test_definitions_shows_a_failing_scenario_with_its_line(tmp_path):
+    folder = tmp_path / "library-card"
+    shutil.copytree(LIBRARY_CARD, folder)
+    scenario = folder / "scenarios" / "approve.yaml"
+    scenario.write_text(scenario.read_text().replace("outcome: approved", "outcome: denied"))
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"3 passed, 1 failed"):
+        call_command("test-definitions", str(folder), stdout=out)
+    assert f"{scenario}:8: expected outcome 'denied', got 'approved'" in out.getvalue()
+
+
+def test_simulate_prints_the_trace(tmp_path):
+    actions = tmp_path / "actions.yaml"
+    actions.write_text("- lena completes review: approve\n")
+    out, _ = run(
+        "simulate",
+        "library-card",
+        "--submission",
+        str(LIBRARY_CARD / "examples" / "valid.json"),
+        "--actions",
+        str(actions),
+        "--actors",
+        "lena=librarian",
+    )
+    assert "task opened: review for librarian" in out
+    assert "task done: review -> approve by lena" in out
+    assert out.strip().splitlines()[-1] == "outcome: approved"
+
+
+def test_simulate_as_json_and_with_an_invalid_submission():
+    out, _ = run("simulate", "library-card", "--submission", str(LIBRARY_CARD / "examples" / "valid.json"), "--json")
+    result = json.loads(out)
+    assert result["state"]["status"] == "running"
+    out, _ = run("simulate", "library-card", "--submission", str(LIBRARY_CARD / "examples" / "invalid.json"))
+    assert "problem: " in out
+    assert "the submission is not valid" in out
+
+
+def test_diagram_draws_the_workflow():
+    out, _ = run("diagram", "library-card")
+    assert out.startswith("flowchart TD")
+    assert '-->|"approve"|' in out
+    out, _ = run("diagram", "library-card", "--format", "dot", "--language", "zh-Hans")
+    assert "审核申请" in out
+
+
+def test_diagram_as_svg():
+    out, _ = run("diagram", "library-card", "--format", "svg")
+    assert "<svg" in out
+
+
+@pytest.mark.django_db
+def test_diff_lists_changes_and_the_running_cases_they_affect(tmp_path):
+    services.definition_publish(files=programs.read_folder(LIBRARY_CARD), folder=str(LIBRARY_CARD))
+    program = Program.objects.get(slug="library-card")
+    case = services.case_submit(
+        program=program, data={"full_name": "Ana", "email": "ana@example.org"}, user=AnonymousUser()
+    )
+    folder = tmp_path / "library-card"
+    shutil.copytree(LIBRARY_CARD, folder)
+    workflow = folder / "workflow.yaml"
+    workflow.write_text(workflow.read_text().replace("Review the application", "Check the application"))
+    out, _ = run("diff", "library-card", "current", str(folder))
+    assert "~ step 'review': title 'Review the application' -> 'Check the application'" in out
+    assert f"{case.reference}: token 1 waits at 'review', which changed" in out

@@ -1,0 +1,63 @@
+"""civicflow diff <program> <old> <new> — what changed between two versions, and who it affects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+import engine
+from engine import diff as definition_diff
+from workflows import programs, scenarios
+from workflows.models import Case, DefinitionVersion, Program
+
+
+class Command(BaseCommand):
+    help = (
+        "Compare two versions of a program. OLD and NEW are each a program folder or the start of a "
+        "published version's hash; 'current' is the published version, 'disk' the folder in definitions/."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("program", help="the program id")
+        parser.add_argument("old")
+        parser.add_argument("new")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        slug = options["program"]
+        old = self.version(slug, options["old"])
+        new = self.version(slug, options["new"])
+        changes = definition_diff.diff(old, new)
+        self.stdout.write(definition_diff.describe(changes) or "no changes")
+        cases = list(
+            Case.objects.filter(program__slug=slug, status=Case.Status.RUNNING, version__content_hash=old.content_hash)
+            .only("reference", "state")
+            .order_by("pk")
+        )
+        affected = definition_diff.affected(changes, [engine.CaseState.from_json(case.state) for case in cases])
+        if cases:
+            self.stdout.write(f"\n{len(cases)} running case(s) on {old.content_hash[:12]}; {len(affected)} affected:")
+        for index, reason in affected:
+            self.stdout.write(f"  {cases[index].reference}: {reason}")
+
+    def version(self, slug: str, ref: str) -> engine.Definition:
+        if ref == "disk" or Path(ref).is_dir():
+            root = Path(settings.CIVICFLOW_DEFINITIONS)
+            (folder,) = scenarios.folders_for([slug if ref == "disk" else ref], root)
+            definition, problems = programs.check(programs.read_folder(folder), folder=str(folder))
+            if definition is None:
+                raise CommandError("\n".join(str(problem) for problem in problems))
+            return definition
+        versions = DefinitionVersion.objects.filter(program__slug=slug)
+        if ref == "current":
+            current = Program.objects.filter(slug=slug).values_list("current_version_id", flat=True).first()
+            versions = versions.filter(pk=current or 0)
+        else:
+            versions = versions.filter(content_hash__startswith=ref)
+        found = list(versions[:2])
+        if len(found) != 1:
+            what = "no" if not found else "more than one"
+            raise CommandError(f"{slug}: {what} published version matches {ref!r}")
+        return programs.stored_definition(found[0].files, found[0].content_hash)
