@@ -559,6 +559,9 @@ def step(definition: Definition, state: CaseState, event: Event, now: datetime) 
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     run = _Run(definition, state, now)
+    if not definition.tables:  # only table lookups need the as-of date
+        run.handle(event)
+        return run.freeze(), run.effects
     token = _AS_OF.set(run.as_of())
     try:
         run.handle(event)
@@ -606,9 +609,10 @@ class _Run:
             status=self.status,
             outcome=self.outcome,
             data=self.data,
-            tokens=tuple(self.tokens[key] for key in sorted(self.tokens)),
-            groups=tuple(self.groups[key] for key in sorted(self.groups)),
-            timers=tuple(self.timers[key] for key in sorted(self.timers)),
+            # Ids only grow and dicts keep insertion order, so these are already in id order.
+            tokens=tuple(self.tokens.values()),
+            groups=tuple(self.groups.values()),
+            timers=tuple(self.timers.values()),
             clocks={name: clock.to_json() for name, clock in self.clocks.items()},
             completed_by=self.completed_by,
             path=tuple(self.path),
