@@ -97,6 +97,8 @@ class Task(models.Model):
     token = models.PositiveIntegerField(help_text="the engine token this task holds")
     step = models.CharField(max_length=64)
     role = models.CharField(max_length=64)
+    queue = models.CharField(max_length=100, blank=True, help_text="the queue the definition routed it to")
+    due_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="tasks"

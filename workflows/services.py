@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 import engine
@@ -213,6 +213,44 @@ def _user_named(username: str | None) -> User | None:
     return User.objects.filter(username=username).first() if username else None
 
 
+def _assignee_for(task: engine.OpenTask) -> User | None:
+    """Who gets a new task straight away: named by the definition, or picked by its strategy.
+
+    ``least loaded`` picks the holder of the role with the fewest open tasks; ``round robin``
+    the holder after the one who got this step last (by user name, wrapping around). People
+    the engine excluded (separation of duties) are never picked. Nobody suitable: the task
+    waits in the queue.
+    """
+    if task.assign_to:
+        return _user_named(task.assign_to)
+    if task.assign is None:
+        return None
+    candidates = list(
+        User.objects.filter(groups__name=task.role, is_active=True)
+        .exclude(username__in=task.excluded)
+        .order_by("username")
+        .distinct()
+    )
+    if not candidates:
+        return None
+    if task.assign == "least loaded":
+        loads = {
+            row["assignee"]: row["open_tasks"]
+            for row in Task.objects.filter(status=Task.Status.OPEN, assignee__in=candidates)
+            .values("assignee")
+            .annotate(open_tasks=Count("pk"))
+        }
+        return min(candidates, key=lambda user: (loads.get(user.pk, 0), user.username))
+    last = (
+        Task.objects.filter(step=task.step, role=task.role, assignee__isnull=False)
+        .order_by("-created_at", "-pk")
+        .values_list("assignee__username", flat=True)
+        .first()
+    )
+    after = [user for user in candidates if last is not None and user.username > last]
+    return (after or candidates)[0]
+
+
 def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now: datetime) -> None:
     """Write what the engine decided. Runs inside the caller's transaction.
 
@@ -221,7 +259,7 @@ def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now:
     """
     for effect in effects:
         match effect:
-            case engine.OpenTask(token=token, step=step, role=role, assign_to=assign_to):
+            case engine.OpenTask(token=token, step=step, role=role, queue=queue, due_at=due_at):
                 try:
                     with transaction.atomic():
                         Task.objects.create(
@@ -229,8 +267,10 @@ def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now:
                             token=token,
                             step=step,
                             role=role,
+                            queue=queue or "",
+                            due_at=due_at,
                             created_at=now,
-                            assignee=_user_named(assign_to),
+                            assignee=_assignee_for(effect),
                         )
                 except IntegrityError:
                     raise Conflict("this step already has an open task") from None
