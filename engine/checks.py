@@ -154,14 +154,25 @@ class _Checker:
             self.check_notice(step.reminder_notice, step.where)
         if isinstance(step, EndStep) and step.notice:
             self.check_notice(step.notice, step.where)
-        if isinstance(step, HumanStep):
-            self.check_people(step)
-            if step.on_overdue and step.on_overdue not in self.definition.escalations:
-                self.at(step.where, "unknown_escalation", f"on overdue names {step.on_overdue!r}, not an escalation")
-            if step.on_overdue and step.due is None:
-                self.at(step.where, "missing_key", f"step {step.name!r} escalates when overdue but has no due")
-        if isinstance(step, ActionStep) and step.extend_clock and step.extend_clock[0] not in self.definition.clocks:
-            self.at(step.where, "unknown_clock", f"step {step.name!r} extends {step.extend_clock[0]!r}, not a clock")
+        human = step.task if isinstance(step, EachStep) else step  # each opens its task per item: same rules
+        if isinstance(human, HumanStep):
+            self.check_people(human)
+            if human.on_overdue and human.on_overdue not in self.definition.escalations:
+                self.at(human.where, "unknown_escalation", f"on overdue names {human.on_overdue!r}, not an escalation")
+            if human.on_overdue and human.due is None:
+                self.at(human.where, "missing_key", f"step {human.name!r} escalates when overdue but has no due")
+        if isinstance(step, ActionStep) and step.extend_clock:
+            name, by = step.extend_clock
+            clock = self.definition.clocks.get(name)
+            if clock is None:
+                self.at(step.where, "unknown_clock", f"step {step.name!r} extends {name!r}, not a clock")
+            elif by.in_business_days != clock.limit.in_business_days:
+                kind = "business days" if clock.limit.in_business_days else "calendar time (minutes to years)"
+                self.at(
+                    step.where,
+                    "invalid_duration",
+                    f"step {step.name!r} extends {name!r} by {by}, but a clock of {clock.limit} counts in {kind}",
+                )
         if isinstance(step, SubworkflowStep) and step.run in self.definition.flows:
             ends = {s.outcome for s in self.definition.flows[step.run].steps.values() if isinstance(s, EndStep)}
             for outcome in sorted(ends - set(step.outcomes)):

@@ -57,7 +57,7 @@ PROGRAM_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 PREFIX = re.compile(r"^[A-Z]{1,6}$")
 NOTICE_FILE = re.compile(r"^notices/(?P<name>[a-z][a-z0-9_]*)\.(?P<lang>[A-Za-z-]+)\.md$")
-TABLE_FILE = re.compile(r"^tables/(?P<name>[a-z][a-z0-9_]*)\.yaml$")
+TABLE_FILE = re.compile(r"^tables/(?P<name>[^/]+)\.yaml$")  # load_table refuses a name that is not snake_case
 CALENDAR_FILE = re.compile(r"^calendars/(?P<name>[a-z][a-z0-9-]*)\.yaml$")
 
 STEP_KINDS = (
@@ -566,11 +566,15 @@ class _Reader:
                         )
             if limit is None:
                 continue
+            warn_at = self.duration((*where, "warn at"), spec.get("warn at"))
+            if warn_at is not None and warn_at.in_business_days != limit.in_business_days:
+                self.problem((*where, "warn at"), "invalid_duration", f"a clock of {limit} {_counted(limit, warn_at)}")
+                warn_at = None
             found[name] = Clock(
                 name=name,
                 limit=limit,
                 starts=starts,
-                warn_at=self.duration((*where, "warn at"), spec.get("warn at")),
+                warn_at=warn_at,
                 on_warn=hooks["on warn"],
                 on_breach=hooks["on breach"],
                 paused_while_waiting=paused == "waiting for citizen",
@@ -708,7 +712,13 @@ class _Reader:
         self, pointer: Pointer, raw: Mapping[str, Any], base: dict[str, Any], *, in_each: bool
     ) -> HumanStep | None:
         self.known_keys(pointer, raw, COMMON_KEYS | HUMAN_KEYS)
-        levels = tuple(self.role((*pointer, "levels", i), role) or "" for i, role in enumerate(raw.get("levels", [])))
+        raw_levels = raw.get("levels", [])
+        if not isinstance(raw_levels, list):
+            self.problem(
+                (*pointer, "levels"), "invalid_type", "levels lists one role per level, e.g. [clerk, supervisor]"
+            )
+            raw_levels = []
+        levels = tuple(self.role((*pointer, "levels", i), role) or "" for i, role in enumerate(raw_levels))
         role = self.role((*pointer, "role"), raw.get("role", levels[0] if levels else None))
         outcomes: dict[str, tuple[Route, ...]] = {}
         raw_outcomes = raw.get("outcomes")
@@ -757,7 +767,7 @@ class _Reader:
             )
             assign = None
         form = raw.get("form")
-        if form is not None and form not in self.files:
+        if form is not None and (not isinstance(form, str) or form not in self.files):
             self.problem((*pointer, "form"), "unknown_file", f"form {form!r} is not a file of this program")
         same = raw.get("same person as")
         on_overdue = raw.get("on overdue")
@@ -801,7 +811,7 @@ class _Reader:
     def step_decide(self, pointer: Pointer, raw: Mapping[str, Any], base: dict[str, Any], tables_: Any) -> Step | None:
         self.known_keys(pointer, raw, COMMON_KEYS | {"compute", "table", "routes", "next"})
         table = raw.get("table")
-        if table is not None and table not in tables_:
+        if table is not None and (not isinstance(table, str) or table not in tables_):
             self.problem((*pointer, "table"), "unknown_table", f"table {table!r} is not in tables/")
         if "routes" in raw and "next" in raw:
             self.problem(pointer, "invalid_routes", "give routes or next, not both")
@@ -919,8 +929,8 @@ class _Reader:
             next=target,
         )
 
-    def trigger(self, pointer: Pointer, spec: Mapping[str, Any], target: object) -> Trigger | None:
-        to = self.target((*pointer, "to") if "to" in spec else pointer, target)
+    def trigger(self, pointer: Pointer, spec: Mapping[str, Any], target: object, target_key: str) -> Trigger | None:
+        to = self.target((*pointer, target_key), target)
         if to is None:
             return None
         if "after" in spec or "for" in spec:
@@ -949,11 +959,11 @@ class _Reader:
                     self.problem((*pointer, "any of", index), "invalid_wait", "each option is {after|until|event, to}")
                     continue
                 self.known_keys((*pointer, "any of", index), option, {"after", "until", "event", "to"})
-                found = self.trigger((*pointer, "any of", index), option, option.get("to"))
+                found = self.trigger((*pointer, "any of", index), option, option.get("to"), "to")
                 if found is not None:
                     triggers.append(found)
         else:
-            found = self.trigger(pointer, raw, raw.get("next"))
+            found = self.trigger(pointer, raw, raw.get("next"), "next")
             if found is not None:
                 triggers.append(found)
         if not triggers:
@@ -980,7 +990,7 @@ class _Reader:
         )
         notice = self.name_value((*pointer, "notice"), raw.get("notice"), "a notice name")
         form = raw.get("answer form")
-        if form is not None and form not in self.files:
+        if form is not None and (not isinstance(form, str) or form not in self.files):
             self.problem(
                 (*pointer, "answer form"), "unknown_file", f"answer form {form!r} is not a file of this program"
             )
@@ -1028,6 +1038,12 @@ class _Reader:
     def step_finish(self, pointer: Pointer, raw: Mapping[str, Any], base: dict[str, Any], _: Any) -> Step | None:
         self.known_keys(pointer, raw, COMMON_KEYS)
         return FinishStep(**base)
+
+
+def _counted(limit: Any, other: Any) -> str:
+    """Why ``other`` cannot go with a clock of ``limit``: they count time differently."""
+    kind = "business days" if limit.in_business_days else "calendar time (minutes to years)"
+    return f"counts in {kind}, so write {other} in {kind} too"
 
 
 def _value_at(data: Any, pointer: Pointer) -> Any:

@@ -647,14 +647,28 @@ class _Run:
     def context(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {**self.data, **(extra or {})}
 
-    def evaluate(self, compiled: Compiled, what: str, extra: Mapping[str, Any] | None = None) -> tuple[bool, Any]:
-        """(succeeded, value). A failure is recorded; the caller takes the safe branch."""
+    def evaluate(
+        self,
+        compiled: Compiled,
+        what: str,
+        extra: Mapping[str, Any] | None = None,
+        _evaluating: frozenset[str] = frozenset(),
+    ) -> tuple[bool, Any]:
+        """(succeeded, value). A failure is recorded; the caller takes the safe branch.
+
+        Named conditions are worked out from their definition every time, so an answer
+        that happens to share a condition's name can never steer the routing.
+        """
         context = self.context(extra)
         expression = compiled.expression
         for name in expression.variables & set(self.definition.conditions):
-            if name not in context:
-                ok, value = self.evaluate(self.definition.conditions[name], f"condition {name!r}", extra)
-                context[name] = value if ok else False
+            if name in _evaluating:  # a condition that depends on itself
+                self.audit("expression_failed", what=what, expression=compiled.source, code="circular_condition")
+                return False, None
+            ok, value = self.evaluate(
+                self.definition.conditions[name], f"condition {name!r}", extra, _evaluating | {name}
+            )
+            context[name] = value if ok else False
         try:
             return True, self.evaluator.evaluate(expression, context, budget=EXPRESSION_BUDGET)
         except expressions.ExpressionFailed as failure:
@@ -808,7 +822,12 @@ class _Run:
         token, step_ = self.human_token(event.token)
         self.drop(token, "cancelled by " + event.actor)
         self.audit("task_cancelled", step=token.step, actor=event.actor)
-        if "cancelled" in step_.outcomes and not isinstance(self.definition.step(token.flow, token.step), EachStep):
+        owner = self.definition.step(token.flow, token.step)
+        if isinstance(owner, EachStep):  # the item is settled, so the each step can still go on
+            self.instance_done(token, owner, {"outcome": "cancelled", "by": event.actor})
+        elif step_.panel is not None:  # the seat can no longer approve; the panel may now be decided
+            self.vote(token, step_, "cancelled", event.actor)
+        elif "cancelled" in step_.outcomes:
             self.follow(token, step_.outcomes["cancelled"], f"step {step_.name!r} cancelled")
         else:
             self.finish_branch()
@@ -1170,7 +1189,7 @@ class _Run:
         quorum = step_.panel.quorum
         needed = group.size if quorum == "all" else 1 if quorum == "first" else int(quorum)
         decision: str | None = None
-        if quorum == "first":
+        if quorum == "first" and outcome != "cancelled":
             decision = outcome
         elif approvals >= needed:
             decision = "approve"

@@ -47,6 +47,15 @@ _REASSIGN = re.compile(
     r"^(?P<actor>[a-z][a-z0-9_]*) (?P<verb>reassigns|delegates) (?P<step>[a-z][a-z0-9_]*) to (?P<to>[a-z][a-z0-9_]*)$"
 )
 _ANSWER = re.compile(r"^citizen answers (?P<step>[a-z][a-z0-9_]*)$")
+_EXPECT_SHAPES: Mapping[str, type] = {
+    "outcome": object,
+    "status": object,
+    "path": list,
+    "data": dict,
+    "notices to citizen": list,
+    "deadlines": dict,
+    "priority": object,
+}
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,18 @@ def load_scenario(path: str, text: str, files: Mapping[str, str]) -> Scenario:
     if not isinstance(expect, dict):
         problems.append(document.problem(("expect",), "invalid_type", "expect maps what to check to its value"))
         expect = {}
+    for key, value in expect.items():  # a mistyped check would otherwise pass without checking anything
+        if key not in _EXPECT_SHAPES:
+            problems.append(
+                document.problem(
+                    ("expect", key),
+                    "unknown_key",
+                    f"unknown key {key!r}; expected one of: {', '.join(sorted(_EXPECT_SHAPES))}",
+                )
+            )
+        elif not isinstance(value, _EXPECT_SHAPES[key]):
+            shape = "a list" if _EXPECT_SHAPES[key] is list else "a mapping"
+            problems.append(document.problem(("expect", key), "invalid_type", f"expect {key} is {shape}"))
     if problems:
         raise DefinitionError(problems)
     return Scenario(
@@ -258,7 +279,7 @@ class _Player:
                     self.fail(line, f"expected an open task at {name!r}; open: {', '.join(open_now)}")
             return
         if verb == "expect tasks":
-            for name, count in dict(argument).items():
+            for name, count in _mapping("", argument).items():
                 found = len(self.open_tokens(str(name)))
                 if found != count:
                     self.fail(line, f"expected {count} open task(s) at {name!r}, found {found}")
@@ -273,20 +294,29 @@ class _Player:
             self.expect_notice(line, verb, argument)
             return
         if verb == "expect data":
-            self.expect_data(line, dict(argument))
+            self.expect_data(line, _mapping("", argument))
             return
         if verb == "expect outcome":
             if self.state.outcome != argument:
                 self.fail(line, f"expected outcome {argument!r}, got {self.state.outcome!r}")
             return
         if verb == "expect deadline":
-            self.expect_deadlines(line, dict(argument))
+            self.expect_deadlines(line, _mapping("", argument))
             return
         if verb == "advance":
-            self.advance_to(calendars_add(self.definition, self.now, calendars.parse_duration(str(argument)), self.tz))
+            try:
+                duration = calendars.parse_duration(str(argument))
+            except calendars.DurationError as error:
+                raise _ScenarioError("invalid_action", str(error)) from None
+            self.advance_to(calendars_add(self.definition, self.now, duration, self.tz))
             return
         if verb == "advance to":
-            target = datetime.fromisoformat(str(argument))
+            try:
+                target = datetime.fromisoformat(str(argument))
+            except ValueError:
+                raise _ScenarioError(
+                    "invalid_action", f"{argument!r} is not a date and time like 2026-03-20T09:00:00-07:00"
+                ) from None
             self.advance_to(target if target.tzinfo else target.replace(tzinfo=self.tz))
             return
         if verb == "citizen withdraws":
@@ -296,16 +326,19 @@ class _Player:
             self.apply(runtime.CaseCancelled(actor="supervisor", reason=str(argument or "")))
             return
         if verb == "event":
-            self.apply(runtime.EventReceived(str(argument), dict(data or {})))
+            self.apply(runtime.EventReceived(str(argument), _mapping("with", data or {})))
             return
         if verb.startswith("extend clock"):
-            for clock, duration in dict(argument).items():
-                self.apply(runtime.ClockExtended(str(clock), str(duration), actor="supervisor"))
+            for clock, duration in _mapping("", argument).items():
+                try:
+                    self.apply(runtime.ClockExtended(str(clock), str(duration), actor="supervisor"))
+                except (calendars.DurationError, calendars.ClockError) as error:
+                    raise _ScenarioError("invalid_action", str(error)) from None
             return
         answer = _ANSWER.match(verb)
         if answer:
             token = self.first_token(answer["step"], None)
-            self.apply(runtime.CitizenResponded(token.id, dict(argument or {})))
+            self.apply(runtime.CitizenResponded(token.id, _mapping("", argument or {})))
             return
         moved = _REASSIGN.match(verb)
         if moved:
@@ -334,9 +367,10 @@ class _Player:
         elif what == "cancels":
             self.apply(runtime.TaskCancelled(token.id, actor))
         else:
+            record = _mapping("with", data or {})
             if token.assignee is None:
                 self.apply(runtime.TaskClaimed(token.id, actor))
-            self.apply(runtime.TaskCompleted(token.id, str(argument), actor, dict(data or {})))
+            self.apply(runtime.TaskCompleted(token.id, str(argument), actor, record))
 
     def first_token(self, step_name: str, actor: str | None) -> runtime.Token:
         tokens = self.open_tokens(step_name)
@@ -422,6 +456,15 @@ class _ScenarioError(Exception):
     def __init__(self, code: str, message: str) -> None:
         self.code = code
         super().__init__(message)
+
+
+def _mapping(key: str, value: Any) -> Mapping[str, Any]:
+    """An action's argument (or its ``with``) that must be a mapping; refused on the action's line otherwise."""
+    if not isinstance(value, Mapping):
+        raise _ScenarioError(
+            "invalid_action", f"{key + ' ' if key else ''}needs a mapping like {{name: value}}, not {value!r}"
+        )
+    return value
 
 
 def calendars_add(definition: Definition, start: datetime, duration: Any, tz: ZoneInfo) -> datetime:

@@ -77,7 +77,13 @@ class _Refused(Exception):
 def parse_yaml(path: str, text: str) -> Document:
     """Parse one YAML file; raise DefinitionError naming the place on any refusal."""
     _check_size(path, text)
-    loader = _StrictLoader(text)
+    try:
+        loader = _StrictLoader(text)
+    except yaml.reader.ReaderError as error:  # a control character: refused before parsing starts
+        line = text.count("\n", 0, error.position) + 1
+        col = error.position - text.rfind("\n", 0, error.position)
+        message = f"unacceptable character #x{error.character:04x}: {error.reason}"
+        raise DefinitionError([Problem(path, line, col, "yaml_syntax", message)]) from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -153,4 +159,9 @@ def _build(
     if node.tag == "tag:yaml.org,2002:timestamp":
         # Dates stay text so that data round-trips through JSON unchanged.
         return node.value
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, KeyError):  # an explicit !!int, !!float or !!bool on a value that is not one
+        raise _Refused(
+            node.start_mark, "yaml_syntax", f"{node.value!r} cannot be read as !!{node.tag.rsplit(':', 1)[-1]}"
+        ) from None

@@ -815,3 +815,23 @@ def test_wait_until_a_date_from_the_case_data():
         expect: {outcome: done}
         """,
     )
+
+
+def test_an_answer_named_like_a_condition_cannot_steer_the_route():
+    definition = program(
+        """
+        start: screen
+        conditions:
+          age: income > 5000
+        steps:
+          screen:
+            kind: decide
+            routes:
+              - {when: age, to: rich}
+              - {to: modest}
+          rich: {kind: end, outcome: rich}
+          modest: {kind: end, outcome: modest}
+        """
+    )
+    # The form has a field "age"; the condition of the same name is what routes.
+    passes(definition, "answers: {age: 99, income: 100}\nexpect: {outcome: modest}")
