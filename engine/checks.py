@@ -187,6 +187,8 @@ class _Checker:
                 self.at(step.where, "not_a_human_step", f"{other!r} is not a task or approval, so nobody does it")
 
     def check_expression(self, compiled: Compiled, what: str, extra: Iterable[str] = ()) -> None:
+        for call in _table_calls(compiled.expression.logic):
+            self.check_table_call(compiled, what, call)
         for variable in sorted(compiled.expression.variables):
             if not self.known.has(variable, extra):
                 self.at(
@@ -194,6 +196,24 @@ class _Checker:
                     "unknown_field",
                     f"{what} reads {variable!r}, which is not in the form or computed by any step",
                 )
+
+    def check_table_call(self, compiled: Compiled, what: str, args: list[Any]) -> None:
+        """``table('fpl', 'annual_fpl', household_size)``: the table, output and inputs must fit."""
+        name, output, *inputs = args
+        table = self.definition.tables.get(name) if isinstance(name, str) else None
+        if table is None:
+            self.at(compiled.where, "unknown_table", f"{what} looks up table {name!r}, which is not in tables/")
+            return
+        if output not in table.outputs:
+            outputs = ", ".join(table.outputs)
+            self.at(compiled.where, "unknown_output", f"{what}: table {name!r} has no output {output!r} ({outputs})")
+        if len(inputs) != len(table.inputs):
+            self.at(
+                compiled.where,
+                "wrong_arguments",
+                f"{what}: table {name!r} takes {len(table.inputs)} input(s) ({', '.join(table.inputs)}), "
+                f"given {len(inputs)}",
+            )
 
     def check_notice(self, notice: str, where: Where) -> None:
         texts = self.definition.notices.get(notice)
@@ -264,6 +284,18 @@ class KnownFields:
         if first in set(extra) or first in self.open_prefixes:
             return True
         return path in self.exact or any(known.startswith(path + ".") for known in self.exact)
+
+
+def _table_calls(logic: Any) -> Iterator[list[Any]]:
+    """Every ``{"table": [...]}`` call inside a JSONLogic expression."""
+    if isinstance(logic, dict):
+        for operator, args in logic.items():
+            if operator == "table" and isinstance(args, list) and len(args) >= 2:
+                yield args
+            yield from _table_calls(args)
+    elif isinstance(logic, list):
+        for item in logic:
+            yield from _table_calls(item)
 
 
 def _json(text: str) -> Any:

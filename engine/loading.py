@@ -201,6 +201,9 @@ class _Reader:
         return MappingProxyType(text)
 
     def name_value(self, pointer: Pointer, value: object, what: str) -> str | None:
+        if value is None:
+            self.problem(pointer, "missing_key", f"{pointer[-1] if pointer else 'a name'} must be given: {what}")
+            return None
         if not isinstance(value, str) or not NAME.match(value):
             self.problem(pointer, "invalid_name", f"{what} must be a snake_case name like next_step, not {value!r}")
             return None
@@ -569,6 +572,11 @@ class _Reader:
             warn_at = self.duration((*where, "warn at"), spec.get("warn at"))
             if warn_at is not None and warn_at.in_business_days != limit.in_business_days:
                 self.problem((*where, "warn at"), "invalid_duration", f"a clock of {limit} {_counted(limit, warn_at)}")
+                warn_at = None
+            elif warn_at is not None and warn_at.unit == limit.unit and warn_at.amount >= limit.amount:
+                self.problem(
+                    (*where, "warn at"), "invalid_duration", f"warn at {warn_at} must come before the limit of {limit}"
+                )
                 warn_at = None
             found[name] = Clock(
                 name=name,

@@ -360,7 +360,7 @@ subworkflows:
         "p/workflow.yaml:13:36: invalid_name: a sub-workflow name must be a snake_case name like next_step, "
         "not 'Visit'",
         "p/workflow.yaml:13:53: missing_key: map each outcome of the sub-workflow to a next step",
-        "p/workflow.yaml:14:11: invalid_name: a sub-workflow name must be a snake_case name like next_step, not None",
+        "p/workflow.yaml:14:11: missing_key: run must be given: a sub-workflow name",
         "p/workflow.yaml:3:9: invalid_name: a sub-workflow name must be a snake_case name like next_step, not 'Tour'",
         "p/workflow.yaml:4:10: invalid_type: a sub-workflow has start and steps",
         "p/workflow.yaml:7:13: unknown_key: unknown key 'colour'; expected one of: start, steps",
@@ -692,7 +692,7 @@ stopped: {kind: end, outcome: Stopped, colour: red}
 dropped: {kind: finish, outcome: dropped}
 """)
     assert problems(workflow) == [
-        "p/workflow.yaml:4:13: invalid_name: an end step's outcome must be a snake_case name like next_step, not None",
+        "p/workflow.yaml:4:13: missing_key: outcome must be given: an end step's outcome",
         "p/workflow.yaml:5:50: unknown_key: unknown key 'colour'; expected one of: kind, notice, outcome, status, "
         "title",
         "p/workflow.yaml:5:33: invalid_name: an end step's outcome must be a snake_case name like next_step, "
@@ -1065,4 +1065,22 @@ clocks:
         "10 business days counts in business days",
         "p/workflow.yaml:7:11: invalid_duration: step 'second' extends 'hearing' by 2 business days, but a clock of "
         "30 days counts in calendar time (minutes to years)",
+    ]
+
+
+def test_a_clock_warns_before_its_limit():
+    from tests.engine.programs import program as build
+
+    with pytest.raises(engine.DefinitionError) as caught:
+        build(
+            """
+            start: a
+            clocks:
+              decision: {limit: 10 business days, warn at: 10 business days}
+            steps:
+              a: {kind: end, outcome: done}
+            """
+        )
+    assert [str(problem) for problem in caught.value.problems] == [
+        "workflow.yaml:4:48: invalid_duration: warn at 10 business days must come before the limit of 10 business days"
     ]

@@ -994,23 +994,36 @@ def test_the_table_function_looks_up_inside_an_expression():
               limit: "table('fpl', 'annual_fpl', size)"
               perks: "table('perks', 'perk', age)"
               missing: "table('fpl', 'annual_fpl', 0)"
-              unknown: "table('nope', 'x', 1)"
             next: finished
           finished: {kind: end, outcome: done}
         """,
         extra_files={"tables/fpl.yaml": FPL.replace("household.size", "size"), "tables/perks.yaml": PERKS},
     )
     state, effects = submit(definition, {"size": 3, "age": 30})
-    assert {name: state.data[name] for name in ("limit", "perks", "missing", "unknown")} == {
+    assert {name: state.data[name] for name in ("limit", "perks", "missing")} == {
         "limit": 25000,
         "perks": ["library_card", "pool_pass"],
         "missing": None,
-        "unknown": None,
     }
-    assert [failure["what"] for failure in audits(effects, "expression_failed")] == [
-        "step 'screen' compute 'missing'",
-        "step 'screen' compute 'unknown'",
-    ]
+    assert [failure["what"] for failure in audits(effects, "expression_failed")] == ["step 'screen' compute 'missing'"]
+
+
+def test_a_table_call_must_name_a_table_its_output_and_all_its_inputs():
+    workflow = """
+        start: screen
+        steps:
+          screen:
+            kind: decide
+            compute:
+              a: "table('nope', 'x', 1)"
+              b: "table('fpl', 'monthly', size)"
+              c: "table('fpl', 'annual_fpl', size, 2)"
+            next: finished
+          finished: {kind: end, outcome: done}
+        """
+    with pytest.raises(engine.DefinitionError) as caught:
+        program(workflow, extra_files={"tables/fpl.yaml": FPL.replace("household.size", "size")})
+    assert [problem.code for problem in caught.value.problems] == ["unknown_table", "unknown_output", "wrong_arguments"]
 
 
 # ---------------------------------------------------------------- moving through steps
