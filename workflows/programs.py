@@ -74,8 +74,56 @@ def check(files: dict[str, str], *, folder: str) -> tuple[engine.Definition | No
                 engine.Problem(prefix + name, 1, 1, problem.code, f"at {problem.pointer or '/'}: {problem.message}")
                 for problem in forms.check_schema(schema)
             )
+    problems.extend(_file_format_problems(files, prefix, problems))
     has_errors = any(problem.severity == "error" for problem in problems)
     return (None if has_errors else definition), problems
+
+
+# The published JSON Schemas of the file formats (docs/schemas/), which editors use too.
+SCHEMAS_FOLDER = Path(__file__).resolve().parent.parent / "docs" / "schemas"
+_FORMATS = (("program.yaml", "program"), ("workflow.yaml", "workflow"), ("tables/", "table"))
+_FORMAT_VALIDATORS: dict[str, forms.FormValidator] = {}
+
+
+def _format_validator(kind: str) -> forms.FormValidator | None:
+    if kind not in _FORMAT_VALIDATORS:
+        path = SCHEMAS_FOLDER / f"{kind}.schema.json"
+        if not path.is_file():
+            return None  # an installation without the docs folder: the loader's own checks still run
+        _FORMAT_VALIDATORS[kind] = forms.FormValidator(json.loads(path.read_text(encoding="utf-8")))
+    return _FORMAT_VALIDATORS[kind]
+
+
+def _file_format_problems(files: dict[str, str], prefix: str, already: list[engine.Problem]) -> list[engine.Problem]:
+    """What the published file-format schemas find that the loader has not already said.
+
+    The loader explains most mistakes in better words; the schemas add the rest (a value
+    the loader would silently ignore, for instance). One problem per line is enough.
+    """
+    seen = {(problem.path, problem.line) for problem in already}
+    found: list[engine.Problem] = []
+    for name, text in sorted(files.items()):
+        kind = next(
+            (kind for start, kind in _FORMATS if name == start or (start.endswith("/") and name.startswith(start))),
+            None,
+        )
+        validator = _format_validator(kind) if kind else None
+        if validator is None:
+            continue
+        try:
+            document = parse_yaml(prefix + name, text)
+        except engine.DefinitionError:
+            continue  # already reported by the loader
+        for error in validator.validate(document.data):
+            pointer = tuple(
+                int(part) if part.isdigit() else part.replace("~1", "/").replace("~0", "~")
+                for part in error.pointer.split("/")[1:]
+            )
+            problem = document.problem(pointer, "file_format", error.message)
+            if (problem.path, problem.line) not in seen:
+                seen.add((problem.path, problem.line))
+                found.append(problem)
+    return found
 
 
 @dataclass(frozen=True)

@@ -128,3 +128,20 @@ def test_diff_lists_changes_and_the_running_cases_they_affect(tmp_path):
     out, _ = run("diff", "library-card", "current", str(folder))
     assert "~ step 'review': title 'Review the application' -> 'Check the application'" in out
     assert f"{case.reference}: token 1 waits at 'review', which changed" in out
+
+
+def test_check_also_applies_the_published_file_format_schemas(tmp_path):
+    folder = tmp_path / "library-card"
+    shutil.copytree(LIBRARY_CARD, folder)
+    workflow = folder / "workflow.yaml"
+    # The loader has no opinion on a misspelt key inside a panel; the file-format schema does.
+    workflow.write_text(
+        workflow.read_text().replace("    role: librarian\n", "    role: librarian\n    panel: {size: 2, quorom: 1}\n")
+    )
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check", "--definitions-only", str(folder), stdout=StringIO(), stderr=err)
+    format_problems = [line for line in err.getvalue().splitlines() if ": file_format: " in line]
+    assert len(format_problems) == 1
+    assert format_problems[0].startswith(f"{folder}/workflow.yaml:8:12: file_format: Additional properties")
+    assert "quorom" in format_problems[0]
