@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from engine import calendar as calendars
 from engine import expressions, tables
@@ -185,7 +185,7 @@ class _Reader:
             return None
         text: dict[str, str] = {}
         for language, words in value.items():
-            if not LANGUAGE.match(language):
+            if not LANGUAGE.fullmatch(language):
                 self.problem((*pointer, language), "invalid_language", f"{language!r} is not a language code")
             elif not isinstance(words, str) or not words.strip():
                 self.problem((*pointer, language), "invalid_text", f"{language} text must not be empty")
@@ -204,13 +204,15 @@ class _Reader:
         if value is None:
             self.problem(pointer, "missing_key", f"{pointer[-1] if pointer else 'a name'} must be given: {what}")
             return None
-        if not isinstance(value, str) or not NAME.match(value):
+        if not isinstance(value, str) or not NAME.fullmatch(value):
             self.problem(pointer, "invalid_name", f"{what} must be a snake_case name like next_step, not {value!r}")
             return None
         return value
 
-    def duration(self, pointer: Pointer, value: object) -> Any:
+    def duration(self, pointer: Pointer, value: object, *, required: bool = False) -> Any:
         if value is None:
+            if required:
+                self.problem(pointer, "missing_key", f"{pointer[-1]} needs a duration, e.g. 10 business days")
             return None
         if not isinstance(value, str):
             self.problem(pointer, "invalid_duration", f"{pointer[-1]} must be words like '10 business days'")
@@ -326,13 +328,13 @@ class _Reader:
             self.problem(("languages",), "invalid_type", "languages must list language codes, e.g. [en, zh-Hans]")
         else:
             for index, code in enumerate(languages):
-                if not LANGUAGE.match(code):
+                if not LANGUAGE.fullmatch(code):
                     self.problem(("languages", index), "invalid_language", f"{code!r} is not a language code")
             if "en" not in languages:
                 self.problem(("languages",), "missing_translation", "languages must include English (en)")
             self.languages = tuple(languages)
         program_id = data.get("id")
-        if not isinstance(program_id, str) or not PROGRAM_ID.match(program_id):
+        if not isinstance(program_id, str) or not PROGRAM_ID.fullmatch(program_id):
             self.problem(
                 ("id",), "invalid_id", "id must be lower-case letters, digits and dashes, starting with a letter"
             )
@@ -344,7 +346,7 @@ class _Reader:
             self.problem(("agency",), "missing_key", "agency must be given as text")
             agency = None
         prefix = data.get("reference prefix")
-        if not isinstance(prefix, str) or not PREFIX.match(prefix):
+        if not isinstance(prefix, str) or not PREFIX.fullmatch(prefix):
             self.problem(("reference prefix",), "invalid_prefix", "reference prefix must be 1-6 capital letters")
             prefix = None
         roles_value = data.get("roles")
@@ -353,7 +355,7 @@ class _Reader:
             self.problem(("roles",), "missing_key", "roles must list at least one role name")
         else:
             for index, role in enumerate(roles_value):
-                if not isinstance(role, str) or not NAME.match(role):
+                if not isinstance(role, str) or not NAME.fullmatch(role):
                     self.problem(
                         ("roles", index),
                         "invalid_name",
@@ -547,9 +549,7 @@ class _Reader:
                 self.problem(where, "invalid_type", "a clock has a limit, e.g. limit: 20 business days")
                 continue
             self.known_keys(where, spec, {"limit", "starts", "warn at", "on warn", "on breach", "paused while"})
-            limit = self.duration((*where, "limit"), spec.get("limit"))
-            if limit is None and "limit" not in spec:
-                self.problem((*where, "limit"), "missing_key", "a clock needs a limit, e.g. 20 business days")
+            limit = self.duration((*where, "limit"), spec.get("limit"), required=True)
             starts = spec.get("starts", "on submit")
             if not isinstance(starts, str) or not (starts == "on submit" or starts.startswith("on entering ")):
                 self.problem((*where, "starts"), "invalid_value", "starts is 'on submit' or 'on entering <step>'")
@@ -665,7 +665,7 @@ class _Reader:
         return Problem(self.document.path, best[0], best[1], code, message)
 
     def read_step(self, pointer: Pointer, name: str, raw: object, decision_tables: Mapping[str, Any]) -> Step | None:
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):
             self.problem(pointer, "invalid_name", f"step {name!r} must be a snake_case name")
         if not isinstance(raw, dict):
             self.problem(pointer, "invalid_type", f"step {name!r} must be a mapping of keys to values")
@@ -731,7 +731,8 @@ class _Reader:
         outcomes: dict[str, tuple[Route, ...]] = {}
         raw_outcomes = raw.get("outcomes")
         if in_each and isinstance(raw_outcomes, list):
-            raw_outcomes = {outcome: [] for outcome in raw_outcomes}  # outcomes recorded, not routed
+            # Outcomes are recorded, not routed; anything but a name is reported below as invalid_name.
+            raw_outcomes = {outcome if isinstance(outcome, str) else repr(outcome): [] for outcome in raw_outcomes}
         if not isinstance(raw_outcomes, dict) or not raw_outcomes:
             self.problem(
                 (*pointer, "outcomes"),
@@ -755,9 +756,9 @@ class _Reader:
             spec = raw["panel"]
             size = spec.get("size") if isinstance(spec, dict) else None
             quorum = spec.get("quorum", "all") if isinstance(spec, dict) else None
-            if not isinstance(size, int) or size < 2:
+            if not _whole(size) or size < 2:
                 self.problem((*pointer, "panel"), "invalid_panel", "a panel has size: 2 or more seats")
-            elif not (quorum in ("all", "first") or (isinstance(quorum, int) and 1 <= quorum <= size)):
+            elif not (quorum in ("all", "first") or (_whole(quorum) and 1 <= quorum <= size)):
                 self.problem(
                     (*pointer, "panel"), "invalid_panel", f"quorum is all, first, or a number from 1 to {size}"
                 )
@@ -874,7 +875,7 @@ class _Reader:
     def step_join(self, pointer: Pointer, raw: Mapping[str, Any], base: dict[str, Any], _: Any) -> Step | None:
         self.known_keys(pointer, raw, COMMON_KEYS | {"joins", "wait for", "cancel rest", "block", "next"})
         wait_for = raw.get("wait for", "all")
-        if not (wait_for in ("all", "first") or (isinstance(wait_for, int) and wait_for >= 1)):
+        if not (wait_for in ("all", "first") or (_whole(wait_for) and wait_for >= 1)):
             self.problem((*pointer, "wait for"), "invalid_value", "wait for is all, first, or a number of branches")
             wait_for = "all"
         split = raw.get("joins")
@@ -898,12 +899,12 @@ class _Reader:
         if ("over" in raw) == ("count" in raw):
             self.problem(pointer, "invalid_each", "give either over: <list in the case data> or count: <number>")
         count = raw.get("count")
-        if count is not None and (not isinstance(count, int) or count < 1):
+        if count is not None and (not _whole(count) or count < 1):
             self.problem((*pointer, "count"), "invalid_value", "count is a whole number of tasks, 1 or more")
             count = None
         item_name = self.name_value((*pointer, "as"), raw.get("as", "item"), "the item's name")
         wait_for = raw.get("wait for", "all")
-        if not (wait_for in ("all", "none") or (isinstance(wait_for, int) and wait_for >= 1)):
+        if not (wait_for in ("all", "none") or (_whole(wait_for) and wait_for >= 1)):
             self.problem((*pointer, "wait for"), "invalid_value", "wait for is all, none, or a number of tasks")
             wait_for = "all"
         task_raw = raw.get("task")
@@ -943,7 +944,7 @@ class _Reader:
             return None
         if "after" in spec or "for" in spec:
             key = "after" if "after" in spec else "for"
-            duration = self.duration((*pointer, key), spec[key])
+            duration = self.duration((*pointer, key), spec[key], required=True)
             return Trigger("after", to, duration=duration) if duration is not None else None
         if "until" in spec:
             until = self.expression((*pointer, "until"), spec["until"])
@@ -1002,9 +1003,7 @@ class _Reader:
             self.problem(
                 (*pointer, "answer form"), "unknown_file", f"answer form {form!r} is not a file of this program"
             )
-        expires = self.duration((*pointer, "expires after"), raw.get("expires after"))
-        if "expires after" not in raw:
-            self.problem((*pointer, "expires after"), "missing_key", "say when the request expires, e.g. 20 days")
+        expires = self.duration((*pointer, "expires after"), raw.get("expires after"), required=True)
         on_answer = self.target((*pointer, "on answer"), raw.get("on answer"))
         on_expiry = self.target((*pointer, "on expiry"), raw.get("on expiry"))
         reminder = raw.get("reminder notice")
@@ -1061,3 +1060,8 @@ def _value_at(data: Any, pointer: Pointer) -> Any:
         except (KeyError, IndexError, TypeError):
             return None
     return data
+
+
+def _whole(value: object) -> TypeGuard[int]:
+    """A whole number written as one (YAML's true is not 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)

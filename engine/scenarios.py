@@ -100,7 +100,7 @@ def load_scenario(path: str, text: str, files: Mapping[str, str]) -> Scenario:
     answers: Any = data.get("answers")
     submission = data.get("submission")
     if submission is not None:
-        if submission not in files:
+        if not isinstance(submission, str) or submission not in files:
             problems.append(
                 document.problem(("submission",), "unknown_file", f"{submission!r} is not a file of this program")
             )

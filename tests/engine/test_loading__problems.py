@@ -321,7 +321,7 @@ clocks:
     assert problems(workflow) == [
         "p/workflow.yaml:5:13: invalid_name: a clock name must be a snake_case name like next_step, not 'Decision'",
         "p/workflow.yaml:6:10: invalid_type: a clock has a limit, e.g. limit: 20 business days",
-        "p/workflow.yaml:7:14: missing_key: a clock needs a limit, e.g. 20 business days",
+        "p/workflow.yaml:7:14: missing_key: limit needs a duration, e.g. 10 business days",
         "p/workflow.yaml:8:18: invalid_duration: 'soon' is not a duration: write a number and a unit, for example "
         '"10 business days" or "30 days"',
         "p/workflow.yaml:9:33: invalid_value: starts is 'on submit' or 'on entering <step>'",
@@ -676,7 +676,7 @@ finished: {kind: end, outcome: done}
         "p/workflow.yaml:3:11: missing_key: title must be given, e.g. {en: ...}",
         "p/workflow.yaml:3:47: invalid_name: a notice name must be a snake_case name like next_step, not 'Ask'",
         "p/workflow.yaml:3:65: unknown_file: answer form 'forms/answer.json' is not a file of this program",
-        "p/workflow.yaml:3:11: missing_key: say when the request expires, e.g. 20 days",
+        "p/workflow.yaml:3:11: missing_key: expires after needs a duration, e.g. 10 business days",
         "p/workflow.yaml:3:11: missing_key: on answer must name the next step",
         "p/workflow.yaml:3:11: missing_key: on expiry must name the next step",
         "p/workflow.yaml:4:83: unknown_file: answer form ['x'] is not a file of this program",
@@ -1084,3 +1084,30 @@ def test_a_clock_warns_before_its_limit():
     assert [str(problem) for problem in caught.value.problems] == [
         "workflow.yaml:4:48: invalid_duration: warn at 10 business days must come before the limit of 10 business days"
     ]
+
+
+@pytest.mark.parametrize(
+    ("step", "code"),
+    [
+        ("{kind: wait, for: ~, next: done}", "missing_key"),
+        ("{kind: each, count: true, task: {title: {en: T}, role: clerk, outcomes: [ok]}, next: done}", "invalid_value"),
+        (
+            "{kind: each, count: 2, task: {title: {en: T}, role: clerk, outcomes: [{ok: 1}]}, next: done}",
+            "invalid_name",
+        ),
+    ],
+)
+def test_empty_or_mistyped_values_are_reported_not_ignored(step, code):
+    from tests.engine.programs import program as build
+
+    with pytest.raises(engine.DefinitionError) as caught:
+        build(f"start: first\nsteps:\n  first: {step}\n  done: {{kind: end, outcome: done}}\n")
+    assert code in [problem.code for problem in caught.value.problems]
+
+
+def test_a_name_with_a_trailing_newline_is_not_a_name():
+    from tests.engine.programs import program as build
+
+    with pytest.raises(engine.DefinitionError) as caught:
+        build('start: first\nsteps:\n  first: {kind: end, outcome: "done\\n"}\n')
+    assert [problem.code for problem in caught.value.problems] == ["invalid_name"]
