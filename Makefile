@@ -22,7 +22,7 @@ PYTHON ?= $(firstword $(foreach candidate,$(PYTHON_CANDIDATES),$(shell $(candida
 
 DEV_ENV := CIVICFLOW_ENV=development
 
-.PHONY: help install demo test lint system-packages docs clean
+.PHONY: help install demo test lint system-packages docs vendor-uswds clean
 
 help:
 	@echo "make demo     run the demo on http://$(HOST):$(PORT) (installs everything first)"
@@ -69,6 +69,18 @@ lint: install
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir var/site
+
+USWDS_VERSION ?= 3.14.0
+# Refresh the vendored USWDS build: only the files the CSS and our templates use.
+vendor-uswds:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent @uswds/uswds@$(USWDS_VERSION) >/dev/null && tar xzf uswds-uswds-*.tgz && \
+	dest=$(CURDIR)/workflows/static/uswds && rm -rf $$dest/css $$dest/js $$dest/fonts $$dest/img && \
+	mkdir -p $$dest/css $$dest/js && cp package/dist/css/uswds.min.css $$dest/css/ && \
+	cp package/dist/js/uswds.min.js package/dist/js/uswds-init.min.js $$dest/js/ && \
+	for f in $$(grep -o 'url([^)]*)' package/dist/css/uswds.min.css | sed "s/url(//;s/)//;s/[\"']//g;s/?.*//" | grep -v '^data:' | sed 's|^\.\./||' | sort -u) \
+		img/us_flag_small.png img/icon-dot-gov.svg img/icon-https.svg img/lock.svg img/circle-gray-20.svg; do \
+		mkdir -p $$dest/$$(dirname $$f) && cp package/dist/$$f $$dest/$$f; done && cp package/LICENSE.md $$dest/ && \
+	echo "USWDS $(USWDS_VERSION) vendored into workflows/static/uswds"
 
 clean:
 	rm -rf $(VENV) var/static var/site .pytest_cache .mypy_cache .ruff_cache

@@ -29,11 +29,13 @@ def test_the_catalogue_lists_the_program_and_links_to_its_form(client, library_c
 def test_the_form_shows_each_field_with_its_label_hint_and_required_mark(client, library_card):
     page = client.get(reverse("apply", args=["library-card"]))
     assert page.status_code == 200
-    assert '<form method="post" novalidate>' in page.text
-    assert (
-        '<label for="field-full_name">Full name <abbr title="required" class="required">*</abbr></label>' in page.text
+    assert '<form method="post" class="usa-form usa-form--large" novalidate>' in page.text
+    label = (
+        '<label class="usa-label" for="field-full_name">Full name '
+        '<abbr title="required" class="usa-hint usa-hint--required">*</abbr></label>'
     )
-    assert 'id="hint-email">We will send your card number here.' in page.text
+    assert label in page.text
+    assert '<div class="usa-hint" id="hint-email">We will send your card number here.</div>' in page.text
     assert 'type="email"' in page.text
 
 
@@ -48,7 +50,7 @@ def test_wrong_answers_are_all_reported_and_what_was_typed_is_kept(client, libra
     assert Case.objects.count() == 0
 
     page = apply(client, {})
-    assert page.text.count('class="field-error"') == 2
+    assert page.text.count('class="usa-error-message"') == 2
     assert "Enter full name" in page.text
     assert "Enter email address" in page.text
 
