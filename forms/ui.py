@@ -1,0 +1,830 @@
+"""The UI schema (``form.ui.yaml``): pages, field order, widgets, texts, conditions, computed fields.
+
+The JSON Schema says what an answer must be; the UI schema says how the question is asked:
+on which page, with which widget, in which words (in every language the program offers),
+and when it is shown at all. ``load_ui`` reads and checks the file, collecting every problem
+with its ``path:line:col``; the functions below it apply the result to a citizen's answers
+on the server, where hidden answers are removed and computed answers are worked out, so
+nothing hidden is ever submitted silently and nothing computed is taken from the browser.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from engine.expressions import Evaluator, Expression, ExpressionError, ExpressionFailed, compile_expression
+from engine.problems import DefinitionError, Problem
+from engine.source import Document, Pointer, parse_yaml
+
+__all__ = [
+    "ADDRESS_PARTS",
+    "WIDGETS",
+    "Computed",
+    "Page",
+    "Text",
+    "UiField",
+    "UiSchema",
+    "clean",
+    "computed_values",
+    "default_widget",
+    "load_ui",
+    "schema_at",
+    "visible_fields",
+    "visible_pages",
+]
+
+WIDGETS: Final = frozenset(
+    {
+        "text",
+        "textarea",
+        "number",
+        "money",
+        "date",
+        "select",
+        "radios",
+        "checkboxes",
+        "yes/no",
+        "address",
+        "file",
+        "repeat",
+        "signature",
+    }
+)
+"""Every widget a field may name."""
+
+ADDRESS_PARTS: Final = ("line1", "line2", "city", "state", "zip")
+"""The properties an ``address`` object may have, in the order they are asked."""
+
+RADIOS_UP_TO: Final = 5
+"""Choices with at most this many options default to radios; more default to a select."""
+
+_TOP_KEYS: Final = ("pages", "computed")
+_PAGE_KEYS: Final = ("id", "title", "intro", "fields", "show if")
+_FIELD_KEYS: Final = ("field", "widget", "label", "hint", "placeholder", "show if", "options")
+_REPEAT_KEYS: Final = ("add label", "remove label", "item label", "item fields")
+_CHOICE_WIDGETS: Final = frozenset({"select", "radios", "checkboxes"})
+_PAGE_ID: Final = re.compile(r"[a-z][a-z0-9_]*\Z")
+_MAX_REF_HOPS: Final = 32
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """One text in every language: ``(("en", "About you"), ("zh-Hans", "关于您"))``."""
+
+    translations: tuple[tuple[str, str], ...]
+
+    def pick(self, lang: str) -> str:
+        """The text in ``lang``, matched without regard to case (``zh-hans`` finds ``zh-Hans``).
+
+        A longer tag falls back to a shorter one (``zh-Hans-CN`` to ``zh-Hans``), then to English,
+        then to the first language written.
+        """
+        by_tag = {tag.casefold(): text for tag, text in self.translations}
+        wanted = lang.casefold().replace("_", "-")
+        while wanted:
+            if wanted in by_tag:
+                return by_tag[wanted]
+            wanted = wanted.rpartition("-")[0]
+        if "en" in by_tag:
+            return by_tag["en"]
+        return self.translations[0][1] if self.translations else ""
+
+
+@dataclass(frozen=True, slots=True)
+class UiField:
+    """One question placed on a page (or inside a repeating group's items).
+
+    ``name`` is dotted from the root of the answers (``household.members``), or, for an item
+    field, from the item (``monthly_income``). ``widget`` is always set: the one written, or the
+    default for the field's schema type. Texts left as ``None`` fall back to the schema.
+    """
+
+    name: str
+    widget: str
+    label: Text | None = None
+    hint: Text | None = None
+    placeholder: Text | None = None
+    show_if: Expression | None = None
+    options: tuple[tuple[str, Text], ...] = ()
+    add_label: Text | None = None
+    remove_label: Text | None = None
+    item_label: Text | None = None
+    items: tuple[UiField, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of the form: a title, an optional intro, its questions in order."""
+
+    id: str
+    title: Text
+    intro: Text | None = None
+    fields: tuple[UiField, ...] = ()
+    show_if: Expression | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """A field worked out on the server from other answers (never taken from the browser)."""
+
+    name: str
+    expression: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class UiSchema:
+    """A checked ``form.ui.yaml``.
+
+    ``unplaced`` names the schema fields on no page and not computed (each also reported in
+    ``warnings`` as ``field_not_on_any_page``): nobody can answer them, so ``clean`` removes them.
+    """
+
+    pages: tuple[Page, ...]
+    computed: tuple[Computed, ...] = ()
+    languages: tuple[str, ...] = ("en",)
+    warnings: tuple[Problem, ...] = ()
+    unplaced: tuple[str, ...] = ()
+
+    def page(self, page_id: str) -> Page:
+        """The page with this id; ``KeyError`` if there is none."""
+        for page in self.pages:
+            if page.id == page_id:
+                return page
+        raise KeyError(page_id)
+
+
+# --------------------------------------------------------------------------- schema look-ups
+
+
+def schema_at(
+    schema: Mapping[str, Any], name: str, *, within: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The subschema for the dotted ``name`` (``household.members.0.age`` or ``….*.age``), or None.
+
+    Local ``$ref``s (``#/$defs/person``) are followed; ``within`` starts the walk at a subschema
+    (an item's) instead of the root, while ``$ref``s still resolve against ``schema``.
+    """
+    node = _resolve(schema, within if within is not None else schema)
+    for segment in name.split(".") if name else ():
+        if node is None:
+            return None
+        if "array" in _types(node) and (segment == "*" or segment.isdigit()):
+            items = node.get("items")
+            node = _resolve(schema, items) if isinstance(items, Mapping) else None
+            continue
+        properties = node.get("properties")
+        child = properties.get(segment) if isinstance(properties, Mapping) else None
+        node = _resolve(schema, child) if isinstance(child, Mapping) else None
+    return node
+
+
+def default_widget(schema: Mapping[str, Any], node: Mapping[str, Any]) -> str | None:
+    """The widget a field gets when the UI schema names none; None for a plain group of questions."""
+    node = _resolve(schema, node) or {}
+    types = _types(node)
+    if _choices(node) is not None and "array" not in types:
+        choices = _choices(node) or ()
+        return "radios" if len(choices) <= RADIOS_UP_TO else "select"
+    if "boolean" in types:
+        return "yes/no"
+    if types & {"integer", "number"}:
+        return "number"
+    if "array" in types:
+        items = _resolve(schema, node.get("items")) or {}
+        if _choices(items) is not None:
+            return "checkboxes"
+        if "object" in _types(items):
+            return "repeat"
+        return None
+    if "object" in types:
+        if _is_address(node):
+            return "address"
+        if _is_signature(node):
+            return "signature"
+        return None
+    if "string" in types:
+        return "date" if node.get("format") == "date" else "text"
+    return None
+
+
+def _resolve(schema: Mapping[str, Any], node: object) -> dict[str, Any] | None:
+    for _ in range(_MAX_REF_HOPS):
+        if not isinstance(node, Mapping):
+            return None
+        ref = node.get("$ref")
+        if not isinstance(ref, str) or not ref.startswith("#"):
+            return dict(node)
+        target: object = schema
+        for part in ref[1:].split("/")[1:]:
+            part = part.replace("~1", "/").replace("~0", "~")
+            target = target.get(part) if isinstance(target, Mapping) else None
+        node = target
+    return None
+
+
+def _types(node: Mapping[str, Any]) -> set[str]:
+    written = node.get("type")
+    if isinstance(written, str):
+        return {written} - {"null"}
+    if isinstance(written, list):
+        return {kind for kind in written if isinstance(kind, str)} - {"null"}
+    if "properties" in node:
+        return {"object"}
+    if "items" in node:
+        return {"array"}
+    if isinstance(node.get("enum"), list):
+        return {_json_type(value) for value in node["enum"] if value is not None}
+    return set()
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return "string"
+
+
+def _choices(node: Mapping[str, Any]) -> list[tuple[Any, str | None]] | None:
+    """The allowed values of a choice field with their schema titles: ``enum`` or ``oneOf`` consts."""
+    if isinstance(node.get("enum"), list):
+        return [(value, None) for value in node["enum"] if value is not None]
+    one_of = node.get("oneOf")
+    if isinstance(one_of, list) and one_of and all(isinstance(item, Mapping) and "const" in item for item in one_of):
+        return [(item["const"], item.get("title") if isinstance(item.get("title"), str) else None) for item in one_of]
+    return None
+
+
+def _properties(node: Mapping[str, Any]) -> dict[str, Any]:
+    properties = node.get("properties")
+    return dict(properties) if isinstance(properties, Mapping) else {}
+
+
+def _is_address(node: Mapping[str, Any]) -> bool:
+    names = set(_properties(node))
+    return "line1" in names and names <= set(ADDRESS_PARTS)
+
+
+def _is_signature(node: Mapping[str, Any]) -> bool:
+    return set(_properties(node)) == {"name", "date"}
+
+
+def _fits(widget: str, schema: Mapping[str, Any], node: Mapping[str, Any]) -> str | None:
+    """Why ``widget`` cannot ask for a value of this schema, or None when it can."""
+    types = _types(node)
+    items = _resolve(schema, node.get("items")) or {}
+    checks: dict[str, tuple[bool, str]] = {
+        "text": (types <= {"string"} and bool(types), "text"),
+        "textarea": (types <= {"string"} and bool(types), "text"),
+        "date": (types <= {"string"} and bool(types), "text"),
+        "number": (bool(types) and types <= {"integer", "number"}, "a number"),
+        "money": (bool(types) and types <= {"integer", "number"}, "a number"),
+        "select": (_choices(node) is not None and "array" not in types, "a choice (enum)"),
+        "radios": (
+            (_choices(node) is not None and "array" not in types) or types == {"boolean"},
+            "a choice (enum) or true/false",
+        ),
+        "checkboxes": ("array" in types and _choices(items) is not None, "a list of choices (array of enum)"),
+        "yes/no": (types == {"boolean"}, "true/false (boolean)"),
+        "address": (
+            "object" in types and _is_address(node),
+            "an object with line1 and some of line2, city, state, zip",
+        ),
+        "file": (
+            types == {"string"} or ("array" in types and _types(items) == {"string"}),
+            "text (a stored file's reference) or a list of them",
+        ),
+        "repeat": ("array" in types and "object" in _types(items), "a list of objects (array of object)"),
+        "signature": (
+            types == {"string"} or ("object" in types and _is_signature(node)),
+            "text (the typed name) or an object with name and date",
+        ),
+    }
+    fits, needs = checks[widget]
+    return None if fits else needs
+
+
+def _describe(schema: Mapping[str, Any], node: Mapping[str, Any]) -> str:
+    types = _types(node)
+    if "array" in types:
+        items = _resolve(schema, node.get("items")) or {}
+        inner = "/".join(sorted(_types(items))) or "anything"
+        return f"a list of {inner}"
+    return "/".join(sorted(types)) or "untyped"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _Loader:
+    def __init__(self, document: Document, text: str, schema: Mapping[str, Any], languages: tuple[str, ...]) -> None:
+        self.document = document
+        self.lines = text.splitlines()
+        self.schema = schema
+        self.languages = languages
+        self.problems: list[Problem] = []
+        self.placed: dict[str, Pointer] = {}
+        self.computed_names: set[str] = set()
+
+    def problem(self, pointer: Pointer, code: str, message: str, *, severity: str = "error") -> None:
+        found = self.document.problem(pointer, code, message)
+        self.problems.append(dataclasses.replace(found, severity=severity))
+
+    def unknown_keys(self, pointer: Pointer, value: Mapping[str, Any], allowed: Iterable[str], what: str) -> None:
+        allowed = tuple(allowed)
+        for key in value:
+            if key not in allowed:
+                listed = ", ".join(allowed)
+                self.problem((*pointer, key), "unknown_key", f"{what} has no key {key!r}; the keys are: {listed}")
+
+    def load(self) -> UiSchema:
+        data = self.document.data
+        if not isinstance(data, dict):
+            self.problem((), "invalid_ui", "form.ui.yaml must be a mapping with pages (and optionally computed)")
+            raise DefinitionError(self.problems)
+        self.unknown_keys((), data, _TOP_KEYS, "form.ui.yaml")
+        computed = self.computed(data.get("computed"))
+        pages = self.pages(data.get("pages"))
+        unplaced = self.coverage()
+        self.problems.sort(key=lambda problem: (problem.line, problem.col))
+        if any(problem.severity == "error" for problem in self.problems):
+            raise DefinitionError(self.problems)
+        return UiSchema(pages, computed, self.languages, tuple(self.problems), unplaced)
+
+    # ---- texts and expressions
+
+    def text(self, pointer: Pointer, value: object) -> Text | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = {self.languages[0]: value}
+        if not isinstance(value, dict):
+            self.problem(pointer, "invalid_text", f"{pointer[-1]} must be text in each language, as {{en: ...}}")
+            return None
+        pairs: list[tuple[str, str]] = []
+        for tag, words in value.items():
+            if tag not in self.languages:
+                listed = ", ".join(self.languages)
+                self.problem((*pointer, tag), "unknown_language", f"{tag!r} is not one of the languages: {listed}")
+            elif not isinstance(words, str) or not words.strip():
+                self.problem((*pointer, tag), "invalid_text", f"the {tag} text of {pointer[-1]} must be words")
+            else:
+                pairs.append((tag, words))
+        missing = [tag for tag in self.languages if tag not in value]
+        if missing:
+            self.problem(pointer, "missing_translation", f"{pointer[-1]} has no {', '.join(missing)} text")
+        return Text(tuple(pairs))
+
+    def expression(self, pointer: Pointer, value: object, *, item_of: str | None = None) -> Expression | None:
+        if value is None:
+            return None
+        if isinstance(value, bool | int | float):
+            value = str(value).lower()
+        if not isinstance(value, str):
+            self.problem(pointer, "invalid_expression", f"{pointer[-1]} must be an expression written as text")
+            return None
+        try:
+            compiled = compile_expression(value)
+        except ExpressionError as error:
+            self.problems.append(self.at_character(pointer, value, error.offset, error.code, error.message))
+            return None
+        for variable in sorted(compiled.variables):
+            if not self.known(variable, item_of):
+                where = f"the items of {item_of} or the form" if item_of else "the form schema"
+                self.problems.append(
+                    self.at_character(
+                        pointer,
+                        value,
+                        max(value.find(variable.split(".*")[0]), 0),
+                        "unknown_field",
+                        f"{variable!r} is not a field of {where}",
+                    )
+                )
+        return compiled
+
+    def at_character(self, pointer: Pointer, value: str, offset: int, code: str, message: str) -> Problem:
+        place = self.document.problem(pointer, code, message)
+        if "\n" in value or (pointer not in self.document.marks):
+            return place
+        col = place.col + offset
+        line = self.lines[place.line - 1] if 0 < place.line <= len(self.lines) else ""
+        if line[place.col - 1 : place.col] in ("'", '"'):  # a quoted expression starts after its quote
+            col += 1
+        return dataclasses.replace(place, col=col)
+
+    def known(self, variable: str, item_of: str | None) -> bool:
+        if item_of is not None:
+            item = schema_at(self.schema, f"{item_of}.*")
+            if item is not None and schema_at(self.schema, variable, within=item) is not None:
+                return True
+        if variable in self.computed_names or variable.split(".")[0] in self.computed_names:
+            return True
+        return schema_at(self.schema, variable) is not None
+
+    # ---- computed
+
+    def computed(self, value: object) -> tuple[Computed, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, dict):
+            self.problem(("computed",), "invalid_ui", "computed must map field names to expressions")
+            return ()
+        self.computed_names = set(value)
+        result: list[Computed] = []
+        for name, source in value.items():
+            pointer: Pointer = ("computed", name)
+            if schema_at(self.schema, name) is None:
+                self.problem(pointer, "unknown_field", f"computed field {name!r} is not in the form schema")
+            expression = self.expression(pointer, source)
+            if expression is not None:
+                result.append(Computed(name, expression))
+            self.placed[name] = pointer
+        return tuple(result)
+
+    # ---- pages
+
+    def pages(self, value: object) -> tuple[Page, ...]:
+        if not isinstance(value, list) or not value:
+            self.problem(("pages",), "missing_key", "pages must list at least one page")
+            return ()
+        pages: list[Page] = []
+        seen: set[str] = set()
+        for index, raw in enumerate(value):
+            pointer: Pointer = ("pages", index)
+            if not isinstance(raw, dict):
+                self.problem(pointer, "invalid_ui", "each page must be a mapping with id, title and fields")
+                continue
+            self.unknown_keys(pointer, raw, _PAGE_KEYS, "a page")
+            page_id = raw.get("id")
+            if not isinstance(page_id, str) or not _PAGE_ID.match(page_id):
+                self.problem(
+                    (*pointer, "id"), "invalid_id", "a page needs an id of lowercase letters, digits and _ (about_you)"
+                )
+                page_id = f"page_{index + 1}"
+            elif page_id in seen:
+                self.problem((*pointer, "id"), "duplicate_page", f"the page id {page_id!r} is used twice")
+            seen.add(page_id)
+            if "title" not in raw:
+                self.problem(pointer, "missing_key", f"page {page_id!r} needs a title")
+            title = self.text((*pointer, "title"), raw.get("title")) or Text(())
+            intro = self.text((*pointer, "intro"), raw.get("intro"))
+            show_if = self.expression((*pointer, "show if"), raw.get("show if"))
+            fields = self.fields((*pointer, "fields"), raw.get("fields"), item_of=None)
+            pages.append(Page(page_id, title, intro, fields, show_if))
+        return tuple(pages)
+
+    def fields(self, pointer: Pointer, value: object, *, item_of: str | None) -> tuple[UiField, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.problem(pointer, "invalid_ui", f"{pointer[-1]} must be a list of fields")
+            return ()
+        result: list[UiField] = []
+        seen: set[str] = set()
+        for index, raw in enumerate(value):
+            field = self.field((*pointer, index), raw, item_of=item_of, seen=seen)
+            if field is not None:
+                result.append(field)
+        return tuple(result)
+
+    def field(self, pointer: Pointer, raw: object, *, item_of: str | None, seen: set[str]) -> UiField | None:
+        entry: dict[str, Any] = {"field": raw} if isinstance(raw, str) else raw if isinstance(raw, dict) else {}
+        if not isinstance(entry.get("field"), str):
+            self.problem(
+                pointer, "missing_key", "a field entry needs a field name, as - full_name or - field: full_name"
+            )
+            return None
+        name: str = entry["field"]
+        name_at: Pointer = pointer if isinstance(raw, str) else (*pointer, "field")
+        item_schema = schema_at(self.schema, f"{item_of}.*") if item_of is not None else None
+        node = schema_at(self.schema, name, within=item_schema)
+        full = f"{item_of}.*.{name}" if item_of is not None else name
+        if node is None or "*" in name.split(".") or any(part.isdigit() for part in name.split(".")):
+            where = f"the items of {item_of}" if item_of is not None else "the form schema"
+            self.problem(name_at, "unknown_field", f"{name!r} is not a field of {where}")
+            return None
+        self.check_placement(name_at, full, seen if item_of is not None else None)
+        written = entry.get("widget")
+        widget = written if isinstance(written, str) else default_widget(self.schema, node)
+        allowed: tuple[str, ...] = _FIELD_KEYS + (_REPEAT_KEYS if widget == "repeat" else ())
+        self.unknown_keys(pointer, entry, allowed, f"a {widget or 'field'} field")
+        if written is not None and (not isinstance(written, str) or written not in WIDGETS):
+            self.problem(
+                (*pointer, "widget"),
+                "unknown_widget",
+                f"{written!r} is not a widget; the widgets are: {', '.join(sorted(WIDGETS))}",
+            )
+            widget = None
+        elif widget is None:
+            self.problem(
+                name_at,
+                "widget_mismatch",
+                f"{name!r} is {_describe(self.schema, node)} with no default widget; "
+                "place its fields one by one or name a widget that fits",
+            )
+        else:
+            needs = _fits(widget, self.schema, node)
+            if needs is not None:
+                self.problem(
+                    (*pointer, "widget"),
+                    "widget_mismatch",
+                    f"the {widget} widget needs {needs}, but {name!r} is {_describe(self.schema, node)}",
+                )
+        if widget == "repeat" and item_of is not None:
+            self.problem((*pointer, "widget"), "widget_mismatch", "a repeating group cannot hold another one")
+            widget = None
+        if "options" in entry and widget not in _CHOICE_WIDGETS:
+            self.problem((*pointer, "options"), "unknown_key", "options applies only to select, radios and checkboxes")
+        label_missing = "label" not in entry and len(self.languages) > 1
+        if label_missing and widget is not None:
+            self.problem(
+                name_at,
+                "missing_translation",
+                f"{name!r} has no label here, so every language shows the schema's title; "
+                f"add label: {{{', '.join(f'{tag}: ...' for tag in self.languages)}}}",
+                severity="warning",
+            )
+        texts = {key: self.text((*pointer, key), entry.get(key)) for key in ("label", "hint", "placeholder")}
+        show_if = self.expression((*pointer, "show if"), entry.get("show if"), item_of=item_of)
+        options = self.options((*pointer, "options"), entry.get("options"), node)
+        items: tuple[UiField, ...] = ()
+        if widget == "repeat":
+            items = self.item_fields(pointer, entry, full)
+        return UiField(
+            name=name,
+            widget=widget or "text",
+            label=texts["label"],
+            hint=texts["hint"],
+            placeholder=texts["placeholder"],
+            show_if=show_if,
+            options=options,
+            add_label=self.text((*pointer, "add label"), entry.get("add label")),
+            remove_label=self.text((*pointer, "remove label"), entry.get("remove label")),
+            item_label=self.text((*pointer, "item label"), entry.get("item label")),
+            items=items,
+        )
+
+    def check_placement(self, pointer: Pointer, full: str, seen_in_item: set[str] | None) -> None:
+        if seen_in_item is not None:
+            if full in seen_in_item:
+                self.problem(pointer, "duplicate_field", f"{full.rsplit('.', 1)[-1]!r} is placed twice in this group")
+            seen_in_item.add(full)
+            return
+        for placed, where in self.placed.items():
+            overlap = placed == full or full.startswith(placed + ".") or placed.startswith(full + ".")
+            if overlap:
+                place = self.document.problem(where, "", "")
+                how = "computed" if placed in self.computed_names else "placed"
+                what = f"{full!r} is" if placed == full else f"{full!r} overlaps {placed!r}, which is"
+                self.problem(
+                    pointer,
+                    "duplicate_field",
+                    f"{what} already {how} at line {place.line}; each field goes on exactly one page",
+                )
+                return
+        self.placed[full] = pointer
+
+    def item_fields(self, pointer: Pointer, entry: Mapping[str, Any], full: str) -> tuple[UiField, ...]:
+        written = entry.get("item fields")
+        if written is None:
+            item = schema_at(self.schema, f"{full}.*") or {}
+            written = list(_properties(item))
+            if not written:
+                self.problem(pointer, "missing_key", f"the repeat {full!r} needs item fields")
+            return self.fields((*pointer, "item fields"), written, item_of=full) if written else ()
+        fields = self.fields((*pointer, "item fields"), written, item_of=full)
+        item = schema_at(self.schema, f"{full}.*") or {}
+        listed = {field.name.split(".")[0] for field in fields}
+        for name in _properties(item):
+            if name not in listed:
+                self.problem(
+                    (*pointer, "item fields"),
+                    "field_not_on_any_page",
+                    f"{full}.*.{name} is in the schema but not in this repeat's item fields",
+                    severity="warning",
+                )
+        return fields
+
+    def options(self, pointer: Pointer, value: object, node: Mapping[str, Any]) -> tuple[tuple[str, Text], ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, dict):
+            self.problem(pointer, "invalid_ui", "options must map each value to its label, as {yes: {en: Yes}}")
+            return ()
+        target = _resolve(self.schema, node.get("items")) if "array" in _types(node) else node
+        allowed = {_as_text(choice) for choice, _ in (_choices(target or {}) or [])}
+        result: list[tuple[str, Text]] = []
+        for key, label in value.items():
+            if str(key) not in allowed:
+                self.problem((*pointer, key), "unknown_option", f"{key!r} is not one of the values {sorted(allowed)}")
+                continue
+            text = self.text((*pointer, key), label)
+            if text is not None:
+                result.append((str(key), text))
+        return tuple(result)
+
+    # ---- coverage
+
+    def coverage(self) -> tuple[str, ...]:
+        unplaced: list[str] = []
+        root = _resolve(self.schema, self.schema) or {}
+        self.cover("", root, unplaced)
+        for name in unplaced:
+            self.problem(
+                ("pages",),
+                "field_not_on_any_page",
+                f"{name!r} is in the form schema but on no page and not computed; nobody can answer it",
+                severity="warning",
+            )
+        return tuple(unplaced)
+
+    def cover(self, prefix: str, node: Mapping[str, Any], unplaced: list[str]) -> None:
+        for name, child in _properties(node).items():
+            full = f"{prefix}{name}"
+            if full in self.placed:
+                continue
+            resolved = _resolve(self.schema, child) or {}
+            if "object" in _types(resolved) and _properties(resolved):
+                self.cover(full + ".", resolved, unplaced)
+            else:
+                unplaced.append(full)
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return str(value)
+
+
+def load_ui(path: str, text: str, schema: Mapping[str, Any], *, languages: tuple[str, ...]) -> UiSchema:
+    """Read and check a ``form.ui.yaml`` against its form schema.
+
+    Raises ``DefinitionError`` carrying every problem (errors and warnings), each located
+    ``path:line:col``, when there is at least one error; otherwise the warnings travel on
+    ``UiSchema.warnings``. ``languages`` are the program's languages; every text needs all of
+    them, and the first is the one a plain (untranslated) text is taken to be written in.
+    """
+    if not languages:
+        raise ValueError("languages must name at least one language")
+    document = parse_yaml(path, text)
+    return _Loader(document, text, schema, languages).load()
+
+
+# --------------------------------------------------------------------------- applying to answers
+
+
+def computed_values(ui: UiSchema, data: Mapping[str, Any], evaluator: Evaluator) -> dict[str, Any]:
+    """Every computed field's value for ``data``, by dotted name, in the order written.
+
+    Each computed field sees the ones before it. One that fails (a division by zero, text
+    where a number is needed) is left out, so no value is ever guessed.
+    """
+    context = copy.deepcopy(dict(data))
+    values: dict[str, Any] = {}
+    for computed in ui.computed:
+        _delete(context, computed.name)
+        try:
+            value = evaluator.evaluate(computed.expression, context)
+        except ExpressionFailed:
+            continue
+        values[computed.name] = value
+        _assign(context, computed.name, value)
+    return values
+
+
+def visible_pages(ui: UiSchema, data: Mapping[str, Any], evaluator: Evaluator) -> list[str]:
+    """The ids of the pages shown for ``data``, in order (a page's ``show if`` sees computed values)."""
+    context = _with_computed(ui, data, evaluator)
+    return [page.id for page in ui.pages if _holds(evaluator, page.show_if, context)]
+
+
+def _with_computed(ui: UiSchema, data: Mapping[str, Any], evaluator: Evaluator) -> dict[str, Any]:
+    context = copy.deepcopy(dict(data))
+    for name, value in computed_values(ui, data, evaluator).items():
+        _assign(context, name, value)
+    return context
+
+
+def visible_fields(ui: UiSchema, data: Mapping[str, Any], evaluator: Evaluator) -> set[str]:
+    """The dotted names of the fields shown for ``data`` (computed values are worked out first).
+
+    A field is shown when its page and its own ``show if`` hold. For a repeating group, each
+    shown item field is listed per item as well: ``household.members.0.monthly_income``. A
+    condition that fails to evaluate counts as false: the field is hidden.
+    """
+    context = _with_computed(ui, data, evaluator)
+    visible: set[str] = set()
+    for page in ui.pages:
+        if not _holds(evaluator, page.show_if, context):
+            continue
+        for field in page.fields:
+            if not _holds(evaluator, field.show_if, context):
+                continue
+            visible.add(field.name)
+            items = _lookup(context, field.name)
+            if field.widget != "repeat" or not isinstance(items, list):
+                continue
+            for index, item in enumerate(items):
+                scope = {**context, **item} if isinstance(item, dict) else context
+                for item_field in field.items:
+                    if _holds(evaluator, item_field.show_if, scope):
+                        visible.add(f"{field.name}.{index}.{item_field.name}")
+    return visible
+
+
+def clean(ui: UiSchema, schema: Mapping[str, Any], data: Mapping[str, Any], evaluator: Evaluator) -> dict[str, Any]:
+    """The answers to keep: hidden answers removed, computed answers (re)worked out here.
+
+    Removed: answers to fields hidden by ``show if`` or on a hidden page (item fields too,
+    item by item), answers to schema fields that are on no page, and any value the browser
+    sent for a computed field, which is then set from its expression (or left out if that
+    fails). Hiding is applied until nothing changes, so a question that depends on a hidden
+    answer is hidden too. ``data`` itself is not changed.
+    """
+    base = copy.deepcopy(dict(data))
+    for name in ui.unplaced:
+        if schema_at(schema, name) is not None:
+            _delete(base, name)
+    for computed in ui.computed:
+        _delete(base, computed.name)
+    current = base
+    for _ in range(sum(len(page.fields) for page in ui.pages) + 2):
+        stripped = _strip(ui, base, visible_fields(ui, current, evaluator))
+        if stripped == current:
+            break
+        current = stripped
+    for name, value in computed_values(ui, current, evaluator).items():
+        _assign(current, name, value)
+    return current
+
+
+def _holds(evaluator: Evaluator, condition: Expression | None, context: Mapping[str, Any]) -> bool:
+    if condition is None:
+        return True
+    try:
+        return evaluator.test(condition, context)
+    except ExpressionFailed:
+        return False
+
+
+def _strip(ui: UiSchema, data: dict[str, Any], visible: set[str]) -> dict[str, Any]:
+    result = copy.deepcopy(data)
+    for page in ui.pages:
+        for field in page.fields:
+            if field.name not in visible:
+                _delete(result, field.name)
+                continue
+            items = _lookup(result, field.name)
+            if field.widget != "repeat" or not isinstance(items, list):
+                continue
+            for index, item in enumerate(items):
+                if not isinstance(item, dict):
+                    continue
+                for item_field in field.items:
+                    if f"{field.name}.{index}.{item_field.name}" not in visible:
+                        _delete(item, item_field.name)
+    return result
+
+
+def _lookup(data: object, name: str) -> Any:
+    for part in name.split("."):
+        if isinstance(data, Mapping):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+def _delete(data: dict[str, Any], name: str) -> None:
+    *parents, last = name.split(".")
+    node: Any = data
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(last, None)
+
+
+def _assign(data: dict[str, Any], name: str, value: Any) -> None:
+    *parents, last = name.split(".")
+    node = data
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[last] = value
