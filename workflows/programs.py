@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
 
 import engine
 import forms
@@ -62,18 +65,23 @@ def check(files: dict[str, str], *, folder: str) -> tuple[engine.Definition | No
     definition, problems = engine.read(files, folder=folder)
     prefix = f"{folder.rstrip('/')}/" if folder else ""
     if definition is not None:
-        schemas = {FORM_FILE: dict(definition.form_schema)}
+        shipped: dict[str, Any] = {}
         for name, text in files.items():
             if name.startswith("forms/") and name.endswith(".json"):
                 try:
-                    schemas[name] = json.loads(text)
+                    shipped[name] = json.loads(text)
                 except ValueError as error:
                     problems.append(engine.Problem(prefix + name, 1, 1, "json_syntax", str(error)))
-        for name, schema in schemas.items():
-            problems.extend(
-                engine.Problem(prefix + name, 1, 1, problem.code, f"at {problem.pointer or '/'}: {problem.message}")
-                for problem in forms.check_schema(schema)
+        problems.extend(
+            engine.Problem(
+                prefix + (problem.document or FORM_FILE),
+                1,
+                1,
+                problem.code,
+                f"at {problem.pointer or '/'}: {problem.message}",
             )
+            for problem in forms.check_schema(dict(definition.form_schema), shipped=shipped)
+        )
     problems.extend(_file_format_problems(files, prefix, problems))
     has_errors = any(problem.severity == "error" for problem in problems)
     return (None if has_errors else definition), problems
@@ -82,15 +90,18 @@ def check(files: dict[str, str], *, folder: str) -> tuple[engine.Definition | No
 # The published JSON Schemas of the file formats (docs/schemas/), which editors use too.
 SCHEMAS_FOLDER = Path(__file__).resolve().parent.parent / "docs" / "schemas"
 _FORMATS = (("program.yaml", "program"), ("workflow.yaml", "workflow"), ("tables/", "table"))
-_FORMAT_VALIDATORS: dict[str, forms.FormValidator] = {}
+_FORMAT_VALIDATORS: dict[str, Any] = {}
 
 
-def _format_validator(kind: str) -> forms.FormValidator | None:
+def _format_validator(kind: str) -> Any:
+    """jsonschema-rs directly: these messages are for designers, not citizens."""
     if kind not in _FORMAT_VALIDATORS:
         path = SCHEMAS_FOLDER / f"{kind}.schema.json"
         if not path.is_file():
             return None  # an installation without the docs folder: the loader's own checks still run
-        _FORMAT_VALIDATORS[kind] = forms.FormValidator(json.loads(path.read_text(encoding="utf-8")))
+        _FORMAT_VALIDATORS[kind] = jsonschema_rs.validator_for(
+            json.loads(path.read_text(encoding="utf-8")), validate_formats=True
+        )
     return _FORMAT_VALIDATORS[kind]
 
 
@@ -114,11 +125,8 @@ def _file_format_problems(files: dict[str, str], prefix: str, already: list[engi
             document = parse_yaml(prefix + name, text)
         except engine.DefinitionError:
             continue  # already reported by the loader
-        for error in validator.validate(document.data):
-            pointer = tuple(
-                int(part) if part.isdigit() else part.replace("~1", "/").replace("~0", "~")
-                for part in error.pointer.split("/")[1:]
-            )
+        for error in validator.iter_errors(document.data):
+            pointer = tuple(error.instance_path)
             problem = document.problem(pointer, "file_format", error.message)
             if (problem.path, problem.line) not in seen:
                 seen.add((problem.path, problem.line))
@@ -145,7 +153,12 @@ def loaded(files: dict[str, str], content_hash: str) -> Loaded:
         definition = engine.load(files)
         if definition.content_hash != content_hash:
             raise engine.WrongDefinition(state_hash=content_hash, definition_hash=definition.content_hash)
-        found = Loaded(definition, forms.FormValidator(definition.form_schema))
+        shipped = {
+            name: json.loads(text)
+            for name, text in files.items()
+            if name.startswith("forms/") and name.endswith(".json")
+        }
+        found = Loaded(definition, forms.FormValidator(definition.form_schema, shipped=shipped))
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[content_hash] = found
