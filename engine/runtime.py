@@ -1013,7 +1013,7 @@ class _Run:
             self.data[name] = value if ok else None
         if step_.table is not None:
             table = self.definition.tables[step_.table]
-            inputs = {name: _path(self.data, name) for name in table.inputs}
+            inputs = {name: value_at(self.data, name) for name in table.inputs}
             try:
                 found = tables.lookup(table, inputs, as_of=self.as_of())
             except (tables.TableMiss, tables.TableConflict) as error:
@@ -1336,7 +1336,8 @@ class _Run:
         self.audit("escalated", escalation=name, reason=reason)
 
 
-def _path(data: Mapping[str, Any], dotted: str) -> Any:
+def value_at(data: Mapping[str, Any], dotted: str) -> Any:
+    """The value at a dotted path (``household.members.0.age``), or None where there is none."""
     value: Any = data
     for part in dotted.split("."):
         if isinstance(value, Mapping):

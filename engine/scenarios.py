@@ -414,7 +414,7 @@ class _Player:
 
     def expect_data(self, line: int, expected: Mapping[str, Any]) -> None:
         for key, value in expected.items():
-            actual = _lookup(self.state.data, key)
+            actual = runtime.value_at(self.state.data, key)
             if not _same(actual, value):
                 self.fail(line, f"expected {key} = {value!r}, got {actual!r}")
 
@@ -470,18 +470,6 @@ def _mapping(key: str, value: Any) -> Mapping[str, Any]:
 def calendars_add(definition: Definition, start: datetime, duration: Any, tz: ZoneInfo) -> datetime:
     moment: datetime = definition.calendar.add(start, duration, tz)
     return moment
-
-
-def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = data
-    for part in dotted.split("."):
-        if isinstance(value, Mapping):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
 
 
 def _same(actual: Any, expected: Any) -> bool:
