@@ -1,7 +1,12 @@
-"""CivicFlow's forms core: JSON Schema checks and validation. No Django here."""
+"""CivicFlow's forms core: JSON Schema checks and validation, the UI schema and the widget tree.
+
+No Django here: templates in ``workflows`` draw the tree that ``render_tree`` builds.
+"""
 
 from forms.catalogue import LANGUAGES
 from forms.errors import FieldError, InvalidSchema, SchemaError
+from forms.tree import FieldNode, FormTree, PageNode, render_tree
+from forms.ui import UiSchema, clean, load_ui
 from forms.validation import (
     MAX_DATA_BYTES,
     MAX_DATA_DEPTH,
@@ -21,9 +26,16 @@ __all__ = [
     "MAX_SCHEMA_BYTES",
     "MAX_SCHEMA_DEPTH",
     "FieldError",
+    "FieldNode",
+    "FormTree",
     "FormValidator",
     "InvalidSchema",
+    "PageNode",
     "SchemaError",
+    "UiSchema",
     "check_schema",
+    "clean",
+    "load_ui",
+    "render_tree",
     "validate",
 ]
