@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from engine.expressions import Evaluator, Expression, ExpressionError, ExpressionFailed, compile_expression
 from engine.problems import DefinitionError, Problem
+from engine.runtime import value_at
 from engine.source import Document, Pointer, parse_yaml
 
 __all__ = [
@@ -733,7 +734,7 @@ def visible_fields(ui: UiSchema, data: Mapping[str, Any], evaluator: Evaluator) 
             if not _holds(evaluator, field.show_if, context):
                 continue
             visible.add(field.name)
-            items = _lookup(context, field.name)
+            items = value_at(context, field.name)
             if field.widget != "repeat" or not isinstance(items, list):
                 continue
             for index, item in enumerate(items):
@@ -786,7 +787,7 @@ def _strip(ui: UiSchema, data: dict[str, Any], visible: set[str]) -> dict[str, A
             if field.name not in visible:
                 _delete(result, field.name)
                 continue
-            items = _lookup(result, field.name)
+            items = value_at(result, field.name)
             if field.widget != "repeat" or not isinstance(items, list):
                 continue
             for index, item in enumerate(items):
@@ -796,17 +797,6 @@ def _strip(ui: UiSchema, data: dict[str, Any], visible: set[str]) -> dict[str, A
                     if f"{field.name}.{index}.{item_field.name}" not in visible:
                         _delete(item, item_field.name)
     return result
-
-
-def _lookup(data: object, name: str) -> Any:
-    for part in name.split("."):
-        if isinstance(data, Mapping):
-            data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
-            data = data[int(part)]
-        else:
-            return None
-    return data
 
 
 def _delete(data: dict[str, Any], name: str) -> None:

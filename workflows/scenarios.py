@@ -24,19 +24,6 @@ class Outcome:
         return not self.failures
 
 
-def folders_for(names: list[str], root: Path) -> list[Path]:
-    """Program folders for ids or paths; every program under ``root`` when none are named."""
-    if not names:
-        return programs.program_folders(root)
-    found = []
-    for name in names:
-        path = Path(name) if Path(name).is_dir() else root / name
-        if not (path / "program.yaml").is_file():
-            raise FileNotFoundError(f"{name}: no such program (looked for {path}/program.yaml)")
-        found.append(path)
-    return found
-
-
 def validate_answers(schema: Mapping[str, Any], data: Any) -> list[str]:
     return [f"{error.pointer or '/'}: {error.message}" for error in forms.validate(schema, data)]
 

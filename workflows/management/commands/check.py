@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 from django.core.management.commands.check import Command as SystemCheckCommand
 
 from workflows import programs
+from workflows.management.arguments import folders_under
 
 
 class Command(SystemCheckCommand):
@@ -37,17 +37,10 @@ class Command(SystemCheckCommand):
             super().handle(*labels, **options)
         if labels and not paths:
             return  # app labels only: the system checks were what was asked for
-        self.check_definitions(paths or [Path(settings.CIVICFLOW_DEFINITIONS)])
+        self.check_definitions(paths)
 
     def check_definitions(self, roots: list[Path]) -> None:
-        folders: list[Path] = []
-        for root in roots:
-            if not root.is_dir():
-                raise CommandError(f"{root}: not a folder")
-            found = programs.program_folders(root)
-            if not found:
-                raise CommandError(f"{root}: no program.yaml here or in any folder inside")
-            folders.extend(found)
+        folders = folders_under(roots)
         errors = warnings = 0
         for folder in folders:
             _, problems = programs.check(programs.read_folder(folder), folder=str(folder))

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from engine import diagram
-from workflows import programs, scenarios
+from workflows.management.arguments import checked_definition
 
 
 class Command(BaseCommand):
@@ -23,15 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--language", default="en", help="the language of step titles")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            (folder,) = scenarios.folders_for([options["program"]], Path(settings.CIVICFLOW_DEFINITIONS))
-        except FileNotFoundError as error:
-            raise CommandError(str(error)) from None
-        definition, problems = programs.check(programs.read_folder(folder), folder=str(folder))
-        if definition is None:
-            for problem in problems:
-                self.stderr.write(str(problem))
-            raise CommandError("the program has errors; fix them first (civicflow check)")
+        definition = checked_definition(options["program"], self.stderr)
         if options["format"] == "mermaid":
             self.stdout.write(diagram.mermaid(definition, language=options["language"]))
             return

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import engine
 from engine import diff as definition_diff
-from workflows import programs, scenarios
+from workflows import programs
+from workflows.management.arguments import checked_definition
 from workflows.models import Case, DefinitionVersion, Program
 
 
@@ -44,12 +44,7 @@ class Command(BaseCommand):
 
     def version(self, slug: str, ref: str) -> engine.Definition:
         if ref == "disk" or Path(ref).is_dir():
-            root = Path(settings.CIVICFLOW_DEFINITIONS)
-            (folder,) = scenarios.folders_for([slug if ref == "disk" else ref], root)
-            definition, problems = programs.check(programs.read_folder(folder), folder=str(folder))
-            if definition is None:
-                raise CommandError("\n".join(str(problem) for problem in problems))
-            return definition
+            return checked_definition(slug if ref == "disk" else ref, self.stderr)
         versions = DefinitionVersion.objects.filter(program__slug=slug)
         if ref == "current":
             current = Program.objects.filter(slug=slug).values_list("current_version_id", flat=True).first()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import engine
 from workflows import programs, services
+from workflows.management.arguments import folders_under
 
 
 class Command(BaseCommand):
@@ -24,15 +24,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        roots: list[Path] = options["paths"] or [Path(settings.CIVICFLOW_DEFINITIONS)]
-        folders: list[Path] = []
-        for root in roots:
-            if not root.is_dir():
-                raise CommandError(f"{root}: not a folder")
-            found = programs.program_folders(root)
-            if not found:
-                raise CommandError(f"{root}: no program.yaml here or in any folder inside")
-            folders.extend(found)
+        folders = folders_under(options["paths"])
         failed = 0
         for folder in folders:
             try:

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import engine
 from engine import scenarios as engine_scenarios
-from workflows import programs, scenarios
+from workflows import scenarios
+from workflows.management.arguments import checked_definition
 
 
 class Command(BaseCommand):
@@ -31,12 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the trace and final state as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        (folder,) = scenarios.folders_for([options["program"]], Path(settings.CIVICFLOW_DEFINITIONS))
-        definition, problems = programs.check(programs.read_folder(folder), folder=str(folder))
-        if definition is None:
-            for problem in problems:
-                self.stderr.write(str(problem))
-            raise CommandError("the program has errors; fix them first (civicflow check)")
+        definition = checked_definition(options["program"], self.stderr)
         submission = self._read(options["submission"])
         actions = self._read(options["actions"]) if options["actions"] else ""
         actors = dict(pair.split("=", 1) for pair in options["actors"].split(",") if "=" in pair)

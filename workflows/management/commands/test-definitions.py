@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from workflows import scenarios
+from workflows.management.arguments import folders_named
 
 
 class Command(BaseCommand):
@@ -20,8 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--trace", action="store_true", help="print each scenario's trace")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        root = Path(settings.CIVICFLOW_DEFINITIONS)
-        folders = scenarios.folders_for(options["programs"], root)
+        folders = folders_named(options["programs"])
         started = time.perf_counter()
         passed = failed = 0
         for outcome in scenarios.run_all(folders):
