@@ -77,6 +77,9 @@ class Case(models.Model):
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    on_behalf_of = models.CharField(
+        max_length=200, blank=True, help_text="the citizen a staff member applied for (assisted channels)"
+    )
     submitted_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
 
@@ -142,3 +145,67 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case.reference}: {self.kind}"
+
+
+class Draft(models.Model):
+    """An application in progress: answers saved page by page until it is submitted.
+
+    A draft belongs to the browser session that started it, to a signed-in citizen, or to
+    whoever holds its resume link (only the link's hash is stored). Once submitted it points
+    at its case, so a second submit shows the first case instead of creating another.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="drafts")
+    version = models.ForeignKey(DefinitionVersion, on_delete=models.PROTECT, related_name="drafts")
+    data = models.JSONField(default=dict, help_text="the answers so far, hidden ones already cleared")
+    page = models.CharField(max_length=64, blank=True, help_text="the page last saved")
+    reviewed = models.BooleanField(default=False, help_text="reached check answers at least once")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts"
+    )
+    email = models.EmailField(blank=True, help_text="where the resume link was sent")
+    resume_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    channel = models.CharField(max_length=16, choices=Case.Channel.choices, default=Case.Channel.ONLINE)
+    assisted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    on_behalf_of = models.CharField(max_length=200, blank=True)
+    case = models.OneToOneField(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="draft")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="draft_expiry")]
+
+    def __str__(self) -> str:
+        return f"draft {self.public_id} of {self.program.slug}"
+
+
+class Upload(models.Model):
+    """A file a citizen attached: stored privately under a generated name, never served as-is.
+
+    The answers hold ``public_id`` as text; the original name is kept only to show back.
+    The type was sniffed from the content, and the file was scanned (or not: ``scan``).
+    """
+
+    class Scan(models.TextChoices):
+        CLEAN = "clean", "Scanned, no threat found"
+        NOT_SCANNED = "not_scanned", "Not scanned (no scanner configured)"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    draft = models.ForeignKey(Draft, null=True, blank=True, on_delete=models.SET_NULL, related_name="uploads")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="uploads")
+    field = models.CharField(max_length=200, help_text="the dotted answer path it was uploaded for")
+    stored_name = models.CharField(max_length=100, unique=True)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, help_text="sniffed from the content, not the name")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    scan = models.CharField(max_length=16, choices=Scan.choices)
+    uploaded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.public_id})"
