@@ -16,8 +16,11 @@ from typing import Any, TypeGuard
 from engine import calendar as calendars
 from engine import expressions, tables
 from engine.model import (
+    DEFAULT_DRAFT_DAYS,
     EMPTY_TEXT,
+    MAX_DRAFT_DAYS,
     ActionStep,
+    AfterSubmitting,
     Clock,
     Compiled,
     DecideStep,
@@ -35,6 +38,7 @@ from engine.model import (
     Program,
     RequestStep,
     Route,
+    StartPage,
     Step,
     SubworkflowStep,
     Text,
@@ -59,6 +63,31 @@ PREFIX = re.compile(r"^[A-Z]{1,6}$")
 NOTICE_FILE = re.compile(r"^notices/(?P<name>[a-z][a-z0-9_]*)\.(?P<lang>[A-Za-z-]+)\.md$")
 TABLE_FILE = re.compile(r"^tables/(?P<name>[^/]+)\.yaml$")  # load_table refuses a name that is not snake_case
 CALENDAR_FILE = re.compile(r"^calendars/(?P<name>[a-z][a-z0-9-]*)\.yaml$")
+KEEP_FOR = re.compile(r"^(?P<days>[0-9]+) days?$")
+"""``drafts: keep for``: a whole number of days (1 to ``MAX_DRAFT_DAYS``, checked apart)."""
+FEEDBACK_URL = re.compile(r"^https://[^\s/?#]+([/?#]\S*)?$")
+"""``after submitting: feedback``: an https address with a host and no spaces."""
+
+PROGRAM_KEYS = {
+    "id",
+    "title",
+    "summary",
+    "agency",
+    "reference prefix",
+    "roles",
+    "languages",
+    "channels",
+    "timezone",
+    "retention",
+    "privacy",
+    "version notes",
+    "start page",
+    "after submitting",
+    "drafts",
+}
+START_PAGE_KEYS = {"purpose", "time needed", "you will need", "other ways to apply"}
+AFTER_SUBMITTING_KEYS = {"what happens next", "contact", "feedback"}
+DRAFTS_KEYS = {"keep for"}
 
 STEP_KINDS = (
     "task",
@@ -172,8 +201,8 @@ class _Reader:
                     f"unknown key {key!r}; expected one of: {', '.join(sorted(allowed))}",
                 )
 
-    def text(self, pointer: Pointer, value: object, *, required: bool) -> Text | None:
-        label = str(pointer[-1]) if pointer else "text"
+    def text(self, pointer: Pointer, value: object, *, required: bool, label: str | None = None) -> Text | None:
+        label = label or (str(pointer[-1]) if pointer else "text")
         if value is None:
             if required:
                 self.problem(pointer, "missing_key", f"{label} must be given, e.g. {{en: ...}}")
@@ -305,24 +334,7 @@ class _Reader:
         if not isinstance(data, dict):
             self.problem((), "invalid_type", "program.yaml must be a mapping of keys to values")
             return None
-        self.known_keys(
-            (),
-            data,
-            {
-                "id",
-                "title",
-                "summary",
-                "agency",
-                "reference prefix",
-                "roles",
-                "languages",
-                "channels",
-                "timezone",
-                "retention",
-                "privacy",
-                "version notes",
-            },
-        )
+        self.known_keys((), data, PROGRAM_KEYS)
         languages = data.get("languages", ["en"])
         if not isinstance(languages, list) or not languages or not all(isinstance(code, str) for code in languages):
             self.problem(("languages",), "invalid_type", "languages must list language codes, e.g. [en, zh-Hans]")
@@ -382,6 +394,9 @@ class _Reader:
             self.problem(("retention",), "invalid_type", "retention must map what to keep to how long")
             retention = {}
         notes = self.text(("version notes",), data.get("version notes"), required=False)
+        start_page = self.read_start_page(data.get("start page"))
+        after_submitting = self.read_after_submitting(data.get("after submitting"))
+        draft_days = self.read_drafts(data.get("drafts"))
         # With problems already reported, stand-ins keep the rest of the checks going.
         return Program(
             id=program_id or "unnamed",
@@ -395,7 +410,90 @@ class _Reader:
             timezone=timezone,
             retention=MappingProxyType(retention),
             version_notes=notes or EMPTY_TEXT,
+            start_page=start_page,
+            after_submitting=after_submitting,
+            draft_days=draft_days,
         )
+
+    def section(self, key: str, value: object, known: Iterable[str], example: str) -> dict[str, Any] | None:
+        """A program.yaml section that maps keys to values; None when left out, empty or not a mapping."""
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.problem((key,), "invalid_type", f"{key} must be a mapping of keys to values, e.g. {example}")
+            return None
+        self.known_keys((key,), value, known)
+        return value
+
+    def read_start_page(self, value: object) -> StartPage | None:
+        data = self.section("start page", value, START_PAGE_KEYS, "{purpose: ..., time needed: ...}")
+        if not data:
+            return None
+        pointer = ("start page",)
+        purpose = self.text((*pointer, "purpose"), data.get("purpose"), required=False)
+        time_needed = self.text((*pointer, "time needed"), data.get("time needed"), required=False)
+        needed: list[Text] = []
+        items = data.get("you will need")
+        if isinstance(items, list) and items:
+            for index, item in enumerate(items):
+                label = f"you will need (item {index + 1})"
+                if item is None:
+                    self.problem((*pointer, "you will need", index), "invalid_text", f"{label} must not be empty")
+                    continue
+                text = self.text((*pointer, "you will need", index), item, required=False, label=label)
+                if text is not None:
+                    needed.append(text)
+        elif items is not None:
+            self.problem(
+                (*pointer, "you will need"),
+                "invalid_type",
+                "you will need must list what to have at hand, e.g. [Proof of address]",
+            )
+        other_ways = self.text((*pointer, "other ways to apply"), data.get("other ways to apply"), required=False)
+        page = StartPage(purpose, time_needed, tuple(needed), other_ways)
+        return None if page == StartPage() else page
+
+    def read_after_submitting(self, value: object) -> AfterSubmitting | None:
+        data = self.section("after submitting", value, AFTER_SUBMITTING_KEYS, "{what happens next: ..., contact: ...}")
+        if not data:
+            return None
+        pointer = ("after submitting",)
+        what_happens_next = self.text((*pointer, "what happens next"), data.get("what happens next"), required=False)
+        contact = self.text((*pointer, "contact"), data.get("contact"), required=False)
+        feedback = data.get("feedback")
+        if feedback is not None and not (isinstance(feedback, str) and FEEDBACK_URL.fullmatch(feedback)):
+            self.problem(
+                (*pointer, "feedback"),
+                "invalid_value",
+                "feedback must be an https address without spaces, e.g. https://example.gov/feedback, "
+                f"not {feedback!r}",
+            )
+            feedback = None
+        after = AfterSubmitting(what_happens_next, contact, feedback)
+        return None if after == AfterSubmitting() else after
+
+    def read_drafts(self, value: object) -> int:
+        data = self.section("drafts", value, DRAFTS_KEYS, "{keep for: 30 days}")
+        keep_for = data.get("keep for") if data else None
+        if keep_for is None:
+            return DEFAULT_DRAFT_DAYS
+        match = KEEP_FOR.fullmatch(keep_for) if isinstance(keep_for, str) else None
+        if match is None:
+            self.problem(
+                ("drafts", "keep for"),
+                "invalid_duration",
+                f"keep for must be a number of days, e.g. 30 days, not {keep_for!r}",
+            )
+            return DEFAULT_DRAFT_DAYS
+        days = int(match["days"])
+        if not 1 <= days <= MAX_DRAFT_DAYS:
+            self.problem(
+                ("drafts", "keep for"),
+                "invalid_duration",
+                f"keep for must be from 1 to {MAX_DRAFT_DAYS} days, not {keep_for!r}",
+            )
+            return DEFAULT_DRAFT_DAYS
+        return days
 
     def read_notices(self) -> dict[str, dict[str, str]]:
         notices: dict[str, dict[str, str]] = {}

@@ -48,6 +48,32 @@ class Route:
     where: Where = NOWHERE
 
 
+DEFAULT_DRAFT_DAYS = 30
+"""How long an unsubmitted draft is kept after its last save when ``drafts`` says nothing."""
+
+MAX_DRAFT_DAYS = 365
+"""The longest ``drafts: keep for`` a program may choose."""
+
+
+@dataclass(frozen=True)
+class StartPage:
+    """What the citizen's start page says before the first question (``start page``)."""
+
+    purpose: Text | None = None  # what the citizen gets
+    time_needed: Text | None = None  # "About 10 minutes"
+    you_will_need: tuple[Text, ...] = ()  # documents and facts to have at hand
+    other_ways_to_apply: Text | None = None  # in person, by phone, on paper
+
+
+@dataclass(frozen=True)
+class AfterSubmitting:
+    """What the confirmation page (and the receipt) says (``after submitting``)."""
+
+    what_happens_next: Text | None = None
+    contact: Text | None = None  # how to reach the agency
+    feedback: str | None = None  # an https URL of a feedback survey
+
+
 @dataclass(frozen=True)
 class Program:
     """What ``program.yaml`` says about the program."""
@@ -63,6 +89,9 @@ class Program:
     timezone: str = "America/Los_Angeles"
     retention: Mapping[str, Any] = field(default_factory=dict)
     version_notes: Text = EMPTY_TEXT
+    start_page: StartPage | None = None
+    after_submitting: AfterSubmitting | None = None
+    draft_days: int = DEFAULT_DRAFT_DAYS  # unsubmitted drafts are deleted this long after their last save
 
 
 @dataclass(frozen=True)

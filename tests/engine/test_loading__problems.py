@@ -180,8 +180,9 @@ version notes: [first]
 colour: red
 """
     assert problems(program=program) == [
-        "p/program.yaml:11:9: unknown_key: unknown key 'colour'; expected one of: agency, channels, id, languages, "
-        "privacy, reference prefix, retention, roles, summary, timezone, title, version notes",
+        "p/program.yaml:11:9: unknown_key: unknown key 'colour'; expected one of: after submitting, agency, channels, "
+        "drafts, id, languages, privacy, reference prefix, retention, roles, start page, summary, timezone, title, "
+        "version notes",
         "p/program.yaml:1:5: invalid_id: id must be lower-case letters, digits and dashes, starting with a letter",
         "p/program.yaml:2:8: invalid_text: title must map language codes to text, e.g. {en: ...}",
         "p/program.yaml:3:15: invalid_text: en text must not be empty",
