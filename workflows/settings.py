@@ -238,6 +238,12 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CIVICFLOW_DEFINITIONS = Path(os.environ.get("CIVICFLOW_DEFINITIONS", BASE_DIR / "definitions"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+# Uploaded files (workflows/uploads.py): clamd's address (host:port or a unix socket path;
+# empty = no virus scan), seconds to wait for it, and the largest file any form may take.
+CLAMAV_ADDRESS = os.environ.get("CLAMAV_ADDRESS", "")
+CLAMAV_TIMEOUT = float(os.environ.get("CLAMAV_TIMEOUT", "10"))
+CIVICFLOW_UPLOAD_MAX_BYTES = int(os.environ.get("CIVICFLOW_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+FILE_UPLOAD_PERMISSIONS = 0o600  # stored documents readable by the service account only
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
