@@ -5,6 +5,7 @@ No Django here: templates in ``workflows`` draw the tree that ``render_tree`` bu
 
 from forms.catalogue import LANGUAGES
 from forms.errors import FieldError, InvalidSchema, SchemaError
+from forms.program_ui import default_ui, load_program_ui
 from forms.tree import FieldNode, FormTree, PageNode, render_tree
 from forms.ui import UiSchema, clean, load_ui
 from forms.validation import (
@@ -35,6 +36,8 @@ __all__ = [
     "UiSchema",
     "check_schema",
     "clean",
+    "default_ui",
+    "load_program_ui",
     "load_ui",
     "render_tree",
     "validate",

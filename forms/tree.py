@@ -2,7 +2,9 @@
 
 ``render_tree`` joins the form schema (types, ``required``, titles, privacy tags), the UI
 schema (pages, widgets, texts, conditions), the answers so far and the validation errors
-into frozen dataclasses, with every text already picked in the citizen's language. Templates
+into frozen dataclasses, with every text already picked in the citizen's language. Texts
+taken from the form schema (titles, descriptions, choices) and the built-in words are
+translated by the program's locale files, which travel on the ``UiSchema``. Templates
 (server-rendered HTML, a PDF receipt, a review page) only walk the tree.
 """
 
@@ -25,10 +27,11 @@ from forms.ui import (
     visible_pages,
 )
 
-__all__ = ["FieldNode", "FormTree", "Option", "PageNode", "render_tree"]
+__all__ = ["WORDS", "FieldNode", "FormTree", "Option", "PageNode", "render_tree"]
 
-# Built-in words, for the parts of widgets that the UI schema does not name.
-_WORDS: Final[dict[str, Text]] = {
+# Built-in words, for the parts of widgets that the UI schema does not name. A program's locale
+# files may translate them by their English text (``"Add another": Añadir otro``); theirs win.
+WORDS: Final[dict[str, Text]] = {
     "yes": Text((("en", "Yes"), ("zh-Hans", "是"))),
     "no": Text((("en", "No"), ("zh-Hans", "否"))),
     "add": Text((("en", "Add another"), ("zh-Hans", "再添加一项"))),
@@ -119,11 +122,13 @@ class _Builder:
     def __init__(
         self,
         schema: Mapping[str, Any],
+        ui: UiSchema,
         errors: Iterable[FieldError],
         lang: str,
         visible: set[str],
     ) -> None:
         self.schema = schema
+        self.ui = ui
         self.lang = lang
         self.visible = visible
         self.errors: dict[str, str] = {}
@@ -134,6 +139,15 @@ class _Builder:
 
     def pick(self, text: Text | None) -> str | None:
         return text.pick(self.lang) if text is not None else None
+
+    def schema_text(self, text: str | None) -> str | None:
+        """A text taken from the form schema, translated by the locale files (or as written)."""
+        return self.ui.translate(text, self.lang) if text is not None else None
+
+    def word(self, key: str) -> str:
+        """A built-in word: the locale files' translation of its English, else the built-in one."""
+        built_in = WORDS[key]
+        return self.ui.translation(built_in.pick("en"), self.lang) or built_in.pick(self.lang)
 
     def html_id(self, name: str) -> str:
         base = "field-" + (_UNSAFE.sub("-", name.lower()).strip("-") or "x")
@@ -160,7 +174,7 @@ class _Builder:
     ) -> FieldNode:
         name = ".".join(str(part) for part in path)
         last = str(path[-1])
-        label = self.pick(field.label) or _title(node) or _humane(last)
+        label = self.pick(field.label) or self.schema_text(_title(node)) or _humane(last)
         required = last in _required(parent)
         common = FieldNode(
             name=name,
@@ -168,7 +182,7 @@ class _Builder:
             input_name=name,
             widget=field.widget,
             label=label,
-            hint=self.pick(field.hint) or _description(node),
+            hint=self.pick(field.hint) or self.schema_text(_description(node)),
             placeholder=self.pick(field.placeholder),
             required=required,
             error=self.error(path),
@@ -200,7 +214,7 @@ class _Builder:
         items = value if isinstance(value, list) else []
         min_items = node.get("minItems") if isinstance(node.get("minItems"), int) else None
         max_items = node.get("maxItems") if isinstance(node.get("maxItems"), int) else None
-        item_label = field.item_label or _WORDS["item"]
+        item_label = field.item_label
         children: list[FieldNode] = []
         for index in range(max(len(items), min_items or 0)):
             item = items[index] if index < len(items) and isinstance(items[index], Mapping) else {}
@@ -222,7 +236,7 @@ class _Builder:
                     html_id=self.html_id(item_name),
                     input_name=item_name,
                     widget="item",
-                    label=item_label.pick(self.lang).replace("{number}", str(index + 1)),
+                    label=(self.pick(item_label) or self.word("item")).replace("{number}", str(index + 1)),
                     error=self.error(item_path),
                     children=tuple(parts),
                 )
@@ -232,8 +246,8 @@ class _Builder:
             children=tuple(children),
             min_items=min_items,
             max_items=max_items,
-            add_label=self.pick(field.add_label) or _WORDS["add"].pick(self.lang),
-            remove_label=self.pick(field.remove_label) or _WORDS["remove"].pick(self.lang),
+            add_label=self.pick(field.add_label) or self.word("add"),
+            remove_label=self.pick(field.remove_label) or self.word("remove"),
         )
 
     def parts(
@@ -255,8 +269,8 @@ class _Builder:
                     html_id=self.html_id(name),
                     input_name=name,
                     widget="date" if part == "date" else "text",
-                    label=_title(part_node) or _WORDS[part].pick(self.lang),
-                    hint=_description(part_node),
+                    label=self.schema_text(_title(part_node)) or self.word(part),
+                    hint=self.schema_text(_description(part_node)),
                     required=part in _required(node),
                     value=_as_text(answers.get(part)),
                     error=self.error((*path, part)),
@@ -270,8 +284,8 @@ class _Builder:
         labels = {value: text.pick(self.lang) for value, text in field.options}
         if field.widget == "yes/no" or (_kinds(node) == {"boolean"} and "enum" not in node):
             return (
-                Option("true", labels.get("true") or _WORDS["yes"].pick(self.lang)),
-                Option("false", labels.get("false") or _WORDS["no"].pick(self.lang)),
+                Option("true", labels.get("true") or self.word("yes")),
+                Option("false", labels.get("false") or self.word("no")),
             )
         choices: list[tuple[Any, str | None]] = []
         if isinstance(node.get("enum"), list):
@@ -283,8 +297,15 @@ class _Builder:
                 if isinstance(item, Mapping) and "const" in item
             ]
         return tuple(
-            Option(_as_text(value), labels.get(_as_text(value)) or title or _as_text(value)) for value, title in choices
+            Option(_as_text(value), labels.get(_as_text(value)) or self.choice(value, title))
+            for value, title in choices
         )
+
+    def choice(self, value: Any, title: str | None) -> str:
+        """A choice's label from the schema: its ``oneOf`` title, else the value itself (text is translated)."""
+        if title is not None:
+            return self.ui.translate(title, self.lang)
+        return self.ui.translate(value, self.lang) if isinstance(value, str) else _as_text(value)
 
 
 def render_tree(
@@ -299,6 +320,9 @@ def render_tree(
 ) -> FormTree:
     """The widget tree for ``data`` in ``lang`` (falling back to English), hidden fields left out.
 
+    Texts the UI schema does not give come from the form schema, translated by the locale
+    files carried on ``ui`` (``ui.translations``); a text with no translation is shown as written.
+
     ``page`` names the current page (the first shown page by default); ``ValueError`` if it
     is not a page of the form or is hidden for these answers. ``errors`` (from ``validate``)
     are placed on the fields their pointers name; the rest go to ``unplaced_errors``.
@@ -307,7 +331,7 @@ def render_tree(
     evaluator = evaluator if evaluator is not None else Evaluator()
     visible = visible_fields(ui, data, evaluator)
     shown_pages = visible_pages(ui, data, evaluator)
-    builder = _Builder(schema, errors, lang, visible)
+    builder = _Builder(schema, ui, errors, lang, visible)
     pages: list[PageNode] = []
     for ui_page in ui.pages:
         if ui_page.id not in shown_pages:

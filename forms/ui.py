@@ -89,14 +89,26 @@ class Text:
         then to the first language written.
         """
         by_tag = {tag.casefold(): text for tag, text in self.translations}
-        wanted = lang.casefold().replace("_", "-")
-        while wanted:
-            if wanted in by_tag:
-                return by_tag[wanted]
-            wanted = wanted.rpartition("-")[0]
+        found = _match(by_tag, lang)
+        if found is not None:
+            return by_tag[found]
         if "en" in by_tag:
             return by_tag["en"]
         return self.translations[0][1] if self.translations else ""
+
+
+def _match(tags: Iterable[str], lang: str) -> str | None:
+    """The tag of ``tags`` that serves ``lang``: itself, else its shorter forms (``zh-Hans-CN`` to ``zh-Hans``).
+
+    Case does not matter (``zh-hans`` finds ``zh-Hans``); the tag is returned as written.
+    """
+    by_folded = {tag.casefold(): tag for tag in tags}
+    wanted = lang.casefold().replace("_", "-")
+    while wanted:
+        if wanted in by_folded:
+            return by_folded[wanted]
+        wanted = wanted.rpartition("-")[0]
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +154,13 @@ class Computed:
 
 @dataclass(frozen=True, slots=True)
 class UiSchema:
-    """A checked ``form.ui.yaml``.
+    """A checked ``form.ui.yaml`` (or the default UI of a program that has none).
 
     ``unplaced`` names the schema fields on no page and not computed (each also reported in
     ``warnings`` as ``field_not_on_any_page``): nobody can answer them, so ``clean`` removes them.
+    ``translations`` are the program's locale files, by language: each maps a text as written
+    in the first language to its translation. The UI's own texts already hold them (see
+    ``Text``); ``render_tree`` uses them for the texts it takes from the form schema.
     """
 
     pages: tuple[Page, ...]
@@ -153,6 +168,7 @@ class UiSchema:
     languages: tuple[str, ...] = ("en",)
     warnings: tuple[Problem, ...] = ()
     unplaced: tuple[str, ...] = ()
+    translations: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict, hash=False)
 
     def page(self, page_id: str) -> Page:
         """The page with this id; ``KeyError`` if there is none."""
@@ -160,6 +176,16 @@ class UiSchema:
             if page.id == page_id:
                 return page
         raise KeyError(page_id)
+
+    def translation(self, text: str, lang: str) -> str | None:
+        """The locale files' translation of ``text`` for ``lang`` (``zh-Hans-CN`` is served by
+        ``zh-Hans``), or None when there is none."""
+        tag = _match((tag for tag, table in self.translations.items() if text in table), lang)
+        return self.translations[tag][text] if tag is not None else None
+
+    def translate(self, text: str, lang: str) -> str:
+        """``text`` (as written in the program's first language) in ``lang``, or as written."""
+        return self.translation(text, lang) or text
 
 
 # --------------------------------------------------------------------------- schema look-ups
@@ -328,11 +354,19 @@ def _describe(schema: Mapping[str, Any], node: Mapping[str, Any]) -> str:
 
 
 class _Loader:
-    def __init__(self, document: Document, text: str, schema: Mapping[str, Any], languages: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        document: Document,
+        text: str,
+        schema: Mapping[str, Any],
+        languages: tuple[str, ...],
+        translations: Mapping[str, Mapping[str, str]],
+    ) -> None:
         self.document = document
         self.lines = text.splitlines()
         self.schema = schema
         self.languages = languages
+        self.translations = translations
         self.problems: list[Problem] = []
         self.placed: dict[str, Pointer] = {}
         self.computed_names: set[str] = set()
@@ -360,7 +394,7 @@ class _Loader:
         self.problems.sort(key=lambda problem: (problem.line, problem.col))
         if any(problem.severity == "error" for problem in self.problems):
             raise DefinitionError(self.problems)
-        return UiSchema(pages, computed, self.languages, tuple(self.problems), unplaced)
+        return UiSchema(pages, computed, self.languages, tuple(self.problems), unplaced, self.translations)
 
     # ---- texts and expressions
 
@@ -372,7 +406,7 @@ class _Loader:
         if not isinstance(value, dict):
             self.problem(pointer, "invalid_text", f"{pointer[-1]} must be text in each language, as {{en: ...}}")
             return None
-        pairs: list[tuple[str, str]] = []
+        written: dict[str, str] = {}
         for tag, words in value.items():
             if tag not in self.languages:
                 listed = ", ".join(self.languages)
@@ -380,11 +414,23 @@ class _Loader:
             elif not isinstance(words, str) or not words.strip():
                 self.problem((*pointer, tag), "invalid_text", f"the {tag} text of {pointer[-1]} must be words")
             else:
-                pairs.append((tag, words))
-        missing = [tag for tag in self.languages if tag not in value]
+                written[tag] = words
+        # A language not written here comes from its locale file, by the first language's text.
+        source = value.get(self.languages[0])
+        if isinstance(source, str):
+            for tag in self.languages[1:]:
+                translated = self.translations.get(tag, {}).get(source)
+                if tag not in value and translated is not None:
+                    written[tag] = translated
+        missing = [tag for tag in self.languages if tag not in value and tag not in written]
         if missing:
-            self.problem(pointer, "missing_translation", f"{pointer[-1]} has no {', '.join(missing)} text")
-        return Text(tuple(pairs))
+            message = f"{pointer[-1]} has no {', '.join(missing)} text"
+            if isinstance(source, str) and self.languages[0] not in missing:
+                files = ", ".join(f"locale/{tag}.yaml" for tag in missing)
+                inline = ", ".join(f"{tag}: ..." for tag in self.languages)
+                message += f"; translate {source!r} in {files}, or write {{{inline}}}"
+            self.problem(pointer, "missing_translation", message)
+        return Text(tuple((tag, written[tag]) for tag in self.languages if tag in written))
 
     def expression(self, pointer: Pointer, value: object, *, item_of: str | None = None) -> Expression | None:
         if value is None:
@@ -546,15 +592,6 @@ class _Loader:
             widget = None
         if "options" in entry and widget not in _CHOICE_WIDGETS:
             self.problem((*pointer, "options"), "unknown_key", "options applies only to select, radios and checkboxes")
-        label_missing = "label" not in entry and len(self.languages) > 1
-        if label_missing and widget is not None:
-            self.problem(
-                name_at,
-                "missing_translation",
-                f"{name!r} has no label here, so every language shows the schema's title; "
-                f"add label: {{{', '.join(f'{tag}: ...' for tag in self.languages)}}}",
-                severity="warning",
-            )
         texts = {key: self.text((*pointer, key), entry.get(key)) for key in ("label", "hint", "placeholder")}
         show_if = self.expression((*pointer, "show if"), entry.get("show if"), item_of=item_of)
         options = self.options((*pointer, "options"), entry.get("options"), node)
@@ -669,18 +706,30 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
-def load_ui(path: str, text: str, schema: Mapping[str, Any], *, languages: tuple[str, ...]) -> UiSchema:
+def load_ui(
+    path: str,
+    text: str,
+    schema: Mapping[str, Any],
+    *,
+    languages: tuple[str, ...],
+    translations: Mapping[str, Mapping[str, str]] | None = None,
+) -> UiSchema:
     """Read and check a ``form.ui.yaml`` against its form schema.
 
     Raises ``DefinitionError`` carrying every problem (errors and warnings), each located
     ``path:line:col``, when there is at least one error; otherwise the warnings travel on
     ``UiSchema.warnings``. ``languages`` are the program's languages; every text needs all of
-    them, and the first is the one a plain (untranslated) text is taken to be written in.
+    them, and the first is the one a plain text is taken to be written in. ``translations``
+    (language -> first-language text -> translation, from the locale files) supply the
+    languages a text does not write inline; inline ones win. They travel on the result.
+
+    The texts taken from the form schema (titles, descriptions, choices) are checked by
+    ``forms.load_program_ui``, which knows the locale files and ``form.schema.json``.
     """
     if not languages:
         raise ValueError("languages must name at least one language")
     document = parse_yaml(path, text)
-    return _Loader(document, text, schema, languages).load()
+    return _Loader(document, text, schema, languages, translations or {}).load()
 
 
 # --------------------------------------------------------------------------- applying to answers

@@ -199,7 +199,8 @@ computed:
 """
     errors = [line for line in problems(text) if ": warning: " not in line]
     assert errors == [
-        "form.ui.yaml:3:12: missing_translation: title has no zh-Hans text",
+        "form.ui.yaml:3:12: missing_translation: title has no zh-Hans text; translate 'About you' in "
+        "locale/zh-Hans.yaml, or write {en: ..., zh-Hans: ...}",
         "form.ui.yaml:4:13: unknown_key: a page has no key 'colour'; the keys are: id, title, intro, fields, show if",
         "form.ui.yaml:6:9: unknown_field: 'full_nam' is not a field of the form schema",
         "form.ui.yaml:7:32: unknown_widget: 'slider' is not a widget; the widgets are: address, checkboxes, date, "
@@ -240,17 +241,15 @@ pages:
     ]
 
 
-def test_warnings_name_fields_on_no_page_and_labels_left_untranslated():
+def test_warnings_name_fields_on_no_page():
+    # A field without a label shows the schema's title: whether that is translated is checked
+    # against the locale files by load_program_ui (tests/forms/test_program_ui.py).
     text = "pages:\n  - id: one\n    title: {en: One, zh-Hans: 一}\n    fields:\n      - full_name\n      - home\n"
     schema = {"type": "object", "properties": {k: SCHEMA["properties"][k] for k in ("full_name", "home", "email")}}
     ui = load(text, schema)
     assert [str(problem) for problem in ui.warnings] == [
         "form.ui.yaml:2:3: warning: field_not_on_any_page: 'email' is in the form schema but on no page and not "
         "computed; nobody can answer it",
-        "form.ui.yaml:5:9: warning: missing_translation: 'full_name' has no label here, so every language shows the "
-        "schema's title; add label: {en: ..., zh-Hans: ...}",
-        "form.ui.yaml:6:9: warning: missing_translation: 'home' has no label here, so every language shows the "
-        "schema's title; add label: {en: ..., zh-Hans: ...}",
     ]
     assert all(problem.severity == "warning" for problem in ui.warnings)
     assert ui.unplaced == ("email",)
