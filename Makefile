@@ -22,7 +22,7 @@ PYTHON ?= $(firstword $(foreach candidate,$(PYTHON_CANDIDATES),$(shell $(candida
 
 DEV_ENV := CIVICFLOW_ENV=development
 
-.PHONY: help install demo test lint system-packages docs vendor-uswds clean
+.PHONY: help install demo test lint system-packages axe docs messages vendor-uswds clean
 
 help:
 	@echo "make demo     run the demo on http://$(HOST):$(PORT) (installs everything first)"
@@ -30,6 +30,8 @@ help:
 	@echo "make install  create $(VENV) with CivicFlow and its dev tools"
 	@echo "make lint     ruff, mypy and the import contracts"
 	@echo "make docs     build the documentation site into var/site"
+	@echo "make messages refresh and compile the interface translations (workflows/locale)"
+	@echo "make axe      fetch axe-core $(AXE_VERSION) for the accessibility tests"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "make: no Python 3.12 or 3.13 found (looked for python3.13/python3.12 on PATH and under $(PYENV_ROOT_DIR)/versions/); install one and retry" >&2; exit 1; fi
@@ -48,7 +50,7 @@ demo: install
 
 # Debian packages the tests use: Chromium for the browser tests (never a download by
 # Playwright) and Graphviz for SVG diagrams. Installed with apt-get when missing and root.
-SYSTEM_PACKAGES := chromium:chromium graphviz:dot
+SYSTEM_PACKAGES := chromium:chromium graphviz:dot gettext:msgfmt
 system-packages:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do command -v "$${pair#*:}" >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; done; \
 	if [ -n "$$missing" ]; then \
@@ -57,8 +59,21 @@ system-packages:
 			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null); \
 		else echo "make: the tests need these Debian packages:$$missing (apt-get install$$missing)" >&2; exit 1; fi; fi
 
-test: install system-packages
-	$(DEV_ENV) $(BIN)/pytest $(PYTEST_ARGS)
+# axe-core, the accessibility rules the browser tests run (tests/e2e/accessibility.py),
+# pinned and fetched from the npm registry into var/ (git-ignored), once per version.
+# The tests read this same line to find the file when pytest runs without make.
+AXE_VERSION := 4.14.1
+AXE_JS := var/vendor/axe-core/$(AXE_VERSION)/axe.min.js
+axe: $(AXE_JS)
+$(AXE_JS):
+	@command -v npm >/dev/null 2>&1 || { echo "make: axe-core $(AXE_VERSION) comes from the npm registry, but npm is not on PATH: install Node.js and npm, then retry" >&2; exit 1; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	(cd "$$tmp" && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar xzf axe-core-$(AXE_VERSION).tgz) && \
+	mkdir -p $(@D) && cp "$$tmp/package/axe.min.js" $@.part && mv $@.part $@ && \
+	echo "axe-core $(AXE_VERSION) fetched into $@"
+
+test: install system-packages axe
+	$(DEV_ENV) CIVICFLOW_AXE_JS=$(CURDIR)/$(AXE_JS) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -69,6 +84,14 @@ lint: install
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir var/site
+
+# Interface translations: refresh every language's catalogue under workflows/locale from the
+# templates and Python of workflows/ (run from inside it, so .venv, var/, docs/, tests/ and
+# definitions/ are never scanned), then compile the .mo files Django reads. Commit both.
+MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=docs --ignore=tests --ignore=definitions
+messages: install
+	cd workflows && $(DEV_ENV) $(CURDIR)/$(BIN)/civicflow makemessages --all $(MESSAGES_IGNORE)
+	cd workflows && $(DEV_ENV) $(CURDIR)/$(BIN)/civicflow compilemessages
 
 USWDS_VERSION ?= 3.14.0
 # Refresh the vendored USWDS build: only the files the CSS and our templates use.
