@@ -5,3 +5,10 @@ import os
 os.environ.setdefault("CIVICFLOW_ENV", "development")
 
 from workflows.settings import *  # noqa: F403
+
+# The browser tests' live server answers several requests at once, as production does. An
+# in-memory SQLite database shares one cache between connections, where a reader waits on
+# a writer's table lock and fails ("database table is locked"); a file in WAL mode, as the
+# demo and small installations run, lets readers go on while one writer writes.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-civicflow.sqlite3")}  # noqa: F405

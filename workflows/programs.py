@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import engine
 import forms
 from engine.loading import FORM_FILE, PROGRAM_FILE, WORKFLOW_FILE
 from engine.source import parse_yaml
+from workflows import wizard
 
 # Which files of a program folder belong to its definition (others, like README.md, do not).
 DEFINITION_SUFFIXES = (".yaml", ".json", ".md")
@@ -82,6 +83,11 @@ def check(files: dict[str, str], *, folder: str) -> tuple[engine.Definition | No
             )
             for problem in forms.check_schema(dict(definition.form_schema), shipped=shipped)
         )
+        if not any(problem.severity == "error" for problem in problems):
+            _, ui_problems = forms.load_program_ui(
+                files, definition.form_schema, languages=definition.program.languages
+            )
+            problems.extend(replace(problem, path=prefix + problem.path) for problem in ui_problems)
     problems.extend(_file_format_problems(files, prefix, problems))
     has_errors = any(problem.severity == "error" for problem in problems)
     return (None if has_errors else definition), problems
@@ -136,10 +142,11 @@ def _file_format_problems(files: dict[str, str], prefix: str, already: list[engi
 
 @dataclass(frozen=True)
 class Loaded:
-    """A stored version made ready to run: its Definition and its compiled form."""
+    """A stored version made ready to run: its Definition and its compiled form with its pages."""
 
     definition: engine.Definition
     form: forms.FormValidator
+    pages: wizard.Form
 
 
 _CACHE: dict[str, Loaded] = {}
@@ -158,7 +165,11 @@ def loaded(files: dict[str, str], content_hash: str) -> Loaded:
             for name, text in files.items()
             if name.startswith("forms/") and name.endswith(".json")
         }
-        found = Loaded(definition, forms.FormValidator(definition.form_schema, shipped=shipped))
+        validator = forms.FormValidator(definition.form_schema, shipped=shipped)
+        ui, problems = forms.load_program_ui(files, definition.form_schema, languages=definition.program.languages)
+        if ui is None:
+            raise engine.DefinitionError([problem for problem in problems if problem.severity == "error"])
+        found = Loaded(definition, validator, wizard.Form(definition.form_schema, ui, validator))
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[content_hash] = found

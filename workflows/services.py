@@ -7,8 +7,10 @@ writes the new state, tasks and history before the transaction commits.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -19,7 +21,7 @@ from django.utils import timezone
 import engine
 import forms
 from workflows import programs
-from workflows.models import Case, CaseEvent, DefinitionVersion, Program, ReferenceCounter, Task
+from workflows.models import Case, CaseEvent, DefinitionVersion, Draft, Program, ReferenceCounter, Task, Upload
 from workflows.roles import Actor, roles_of
 
 
@@ -53,6 +55,20 @@ class InvalidSubmission(ServiceError):
 
 class ProgramNotOpen(ServiceError):
     code = "program_not_open"
+
+
+class AlreadySubmitted(ServiceError):
+    """A draft that has already become a case: the second submit shows the first case."""
+
+    code = "already_submitted"
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+        super().__init__(f"this application was already submitted as {case.reference}")
+
+
+class DraftExpired(ServiceError):
+    code = "draft_expired"
 
 
 # ------------------------------------------------------------------ publishing
@@ -102,14 +118,27 @@ def definition_publish(*, files: dict[str, str], folder: str) -> PublishResult:
 # ------------------------------------------------------------------ citizens
 
 
-def case_submit(*, program: Program, data: dict[str, Any], user: Actor, channel: str = Case.Channel.ONLINE) -> Case:
-    """Validate the answers and open a case on the program's current version."""
+def case_submit(
+    *,
+    program: Program,
+    data: dict[str, Any],
+    user: Actor,
+    channel: str = Case.Channel.ONLINE,
+    on_behalf_of: str = "",
+    language: str = "en",
+) -> Case:
+    """Validate the answers and open a case on the program's current version.
+
+    Hidden answers are cleared and computed ones worked out on the server first, exactly as
+    the web form does, so every channel submits the same way.
+    """
     version = program.current_version
     if version is None:
         raise ProgramNotOpen("this program is not accepting applications")
     ready = programs.loaded(version.files, version.content_hash)
     definition = ready.definition
-    errors = ready.form.validate(data)
+    data = ready.pages.clean(data)
+    errors = ready.form.validate(data, language=language)
     if errors:
         raise InvalidSubmission(errors)
     now = timezone.now()
@@ -124,11 +153,157 @@ def case_submit(*, program: Program, data: dict[str, Any], user: Actor, channel:
             state=state.to_json(),
             channel=channel,
             submitted_by=actor,
+            on_behalf_of=on_behalf_of,
             submitted_at=now,
         )
-        CaseEvent.objects.create(case=case, at=now, kind="submitted", actor=actor, detail={"channel": channel})
+        detail = {"channel": channel, **({"on_behalf_of": on_behalf_of} if on_behalf_of else {})}
+        CaseEvent.objects.create(case=case, at=now, kind="submitted", actor=actor, detail=detail)
         _apply(case, effects, actor=actor, now=now)
     return case
+
+
+# ------------------------------------------------------------------ drafts
+
+
+def draft_start(
+    *,
+    program: Program,
+    user: Actor,
+    channel: str = Case.Channel.ONLINE,
+    on_behalf_of: str = "",
+) -> Draft:
+    """Open a draft on the program's current version.
+
+    A signed-in citizen owns it; a staff member starting an assisted application (any
+    channel but online) is recorded with the name of the person they apply for.
+    """
+    version = program.current_version
+    if version is None:
+        raise ProgramNotOpen("this program is not accepting applications")
+    assisted = channel != Case.Channel.ONLINE
+    if assisted and not (user.is_authenticated and roles_of(user)):
+        raise NotAllowed("only staff can apply on someone's behalf")
+    if assisted and not on_behalf_of.strip():
+        raise ServiceError("enter the name of the person you are applying for")
+    now = timezone.now()
+    signed_in = user if user.is_authenticated else None
+    return Draft.objects.create(
+        program=program,
+        version=version,
+        owner=None if assisted else signed_in,
+        channel=channel,
+        assisted_by=signed_in if assisted else None,
+        on_behalf_of=on_behalf_of.strip()[:200] if assisted else "",
+        created_at=now,
+        updated_at=now,
+        expires_at=now + _draft_lifetime(version),
+    )
+
+
+def _draft_lifetime(version: DefinitionVersion) -> timedelta:
+    definition = programs.stored_definition(version.files, version.content_hash)
+    return timedelta(days=definition.program.draft_days)
+
+
+def draft_save(*, draft: Draft, data: dict[str, Any], page: str, reviewed: bool | None = None) -> Draft:
+    """Keep the answers so far (hidden ones cleared) and push the expiry back.
+
+    Saving never validates: a citizen can always save and come back, even mid-page.
+    """
+    if draft.case_id is not None:
+        raise AlreadySubmitted(draft.case)  # type: ignore[arg-type]
+    now = timezone.now()
+    if draft.expires_at <= now:
+        raise DraftExpired("this application has expired")
+    ready = programs.loaded(draft.version.files, draft.version.content_hash)
+    draft.data = ready.pages.clean(data)
+    draft.page = page
+    if reviewed is not None:
+        draft.reviewed = reviewed
+    draft.updated_at = now
+    draft.expires_at = now + _draft_lifetime(draft.version)
+    draft.save(update_fields=["data", "page", "reviewed", "updated_at", "expires_at"])
+    return draft
+
+
+def draft_submit(*, draft_id: int, user: Actor, language: str = "en") -> Case:
+    """Turn a draft into a case, exactly once.
+
+    The draft row is locked, so two submits racing (a double click, a second tab) queue up
+    and the second finds the case the first made: ``AlreadySubmitted`` carries it.
+    """
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().select_related("program", "case").get(pk=draft_id)
+        if draft.case is not None:
+            raise AlreadySubmitted(draft.case)
+        if draft.expires_at <= timezone.now():
+            raise DraftExpired("this application has expired")
+        case = case_submit(
+            program=draft.program,
+            data=draft.data,
+            user=draft.assisted_by or user,
+            channel=draft.channel,
+            on_behalf_of=draft.on_behalf_of,
+            language=language,
+        )
+        draft.case = case
+        draft.submitted_at = case.submitted_at
+        draft.save(update_fields=["case", "submitted_at"])
+        references = _upload_references(case.data)
+        Upload.objects.filter(draft=draft, public_id__in=references).update(case=case)
+    return case
+
+
+def _upload_references(data: Any) -> set[str]:
+    """Every text in the answers that looks like an upload reference (a UUID)."""
+    found: set[str] = set()
+    if isinstance(data, dict):
+        for value in data.values():
+            found |= _upload_references(value)
+    elif isinstance(data, list):
+        for value in data:
+            found |= _upload_references(value)
+    elif isinstance(data, str) and len(data) == 36 and data.count("-") == 4:
+        found.add(data)
+    return found
+
+
+def draft_resume_link(*, draft: Draft, email: str) -> str:
+    """A new secret resume token for the draft (only its hash is stored), to be e-mailed.
+
+    A new link replaces the old one, so a forwarded or leaked link stops working.
+    """
+    token = secrets.token_urlsafe(32)
+    draft.resume_token_hash = _token_hash(token)
+    draft.email = email
+    draft.save(update_fields=["resume_token_hash", "email"])
+    return token
+
+
+def draft_by_resume_token(token: str) -> Draft:
+    """The draft a resume link names; ``Draft.DoesNotExist`` for a wrong or replaced link."""
+    if not token or len(token) > 100:
+        raise Draft.DoesNotExist
+    return Draft.objects.select_related("program", "version", "case").get(resume_token_hash=_token_hash(token))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def drafts_expire(*, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Delete unsubmitted drafts past their expiry, with their uploaded files. Returns how many."""
+    from workflows import uploads
+
+    cutoff = now or timezone.now()
+    expired = Draft.objects.filter(case__isnull=True, expires_at__lte=cutoff)
+    count = expired.count()
+    if dry_run:
+        return count
+    for upload in Upload.objects.filter(draft__in=expired, case__isnull=True):
+        uploads.discard(upload)
+    expired.delete()
+    return count
 
 
 def _next_reference(program: Program, year: int) -> str:

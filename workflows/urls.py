@@ -2,12 +2,23 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from workflows import views
+from workflows import apply_views, views
 
 urlpatterns = [
     path("", views.catalogue, name="catalogue"),
-    path("programs/<slug:slug>/apply/", views.apply, name="apply"),
-    path("applications/<uuid:public_id>/submitted/", views.submitted, name="submitted"),
+    path("programs/<slug:slug>/", apply_views.start, name="apply_start"),
+    path("programs/<slug:slug>/begin/", apply_views.begin, name="apply_begin"),
+    path("apply/<uuid:public_id>/check/", apply_views.check, name="apply_check"),
+    path("apply/<uuid:public_id>/saved/", apply_views.saved, name="apply_saved"),
+    path("apply/<uuid:public_id>/continue-link/", apply_views.timed_out_link, name="apply_timed_out_link"),
+    path("apply/<uuid:public_id>/<slug:page_id>/", apply_views.page, name="apply_page"),
+    path("apply/<uuid:public_id>/<slug:page_id>/fields/", apply_views.page_fields, name="apply_page_fields"),
+    path("resume/<str:token>/", apply_views.resume, name="apply_resume"),
+    path("session/keepalive/", apply_views.keepalive, name="keepalive"),
+    path("applications/<uuid:public_id>/submitted/", apply_views.submitted, name="submitted"),
+    path("applications/<uuid:public_id>/already-submitted/", apply_views.already_submitted, name="already_submitted"),
+    path("applications/<uuid:public_id>/receipt/", apply_views.receipt, name="receipt"),
+    path("work/assisted/", apply_views.assisted_start, name="assisted_start"),
     path("work/", views.inbox, name="inbox"),
     path("work/tasks/<int:task_id>/", views.task_detail, name="task"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from engine import localized
 from engine.model import EachStep, HumanStep, Step
-from workflows import programs, rendering, selectors, services
-from workflows.models import Case, Program, Task
+from workflows import programs, selectors, services, wizard
+from workflows.models import Task
 
 
 def _lang(request: HttpRequest) -> str:
@@ -30,47 +29,6 @@ def catalogue(request: HttpRequest) -> HttpResponse:
         for program in selectors.programs_open()
     ]
     return render(request, "workflows/catalogue.html", {"programs": cards})
-
-
-@require_http_methods(["GET", "POST"])
-def apply(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        program = selectors.program_open(slug)
-    except Program.DoesNotExist:
-        raise Http404("no such program") from None
-    assert program.current_version is not None
-    version = program.current_version
-    schema = dict(programs.stored_definition(version.files, version.content_hash).form_schema)
-    values: dict[str, str] = {}
-    errors: list[Any] = []
-    if request.method == "POST":
-        data, values = rendering.data_from_post(schema, request.POST)
-        try:
-            case = services.case_submit(program=program, data=data, user=request.user)
-        except services.InvalidSubmission as refusal:
-            errors = refusal.errors
-        else:
-            return HttpResponseRedirect(reverse("submitted", args=[case.public_id]))
-    fields = rendering.fields_for(schema, values, errors)
-    context = {
-        "program_title": localized(program.title, _lang(request)),
-        "fields": fields,
-        "field_errors": [field for field in fields if field.error],
-    }
-    return render(request, "workflows/apply.html", context, status=422 if errors else 200)
-
-
-@require_GET
-def submitted(request: HttpRequest, public_id: str) -> HttpResponse:
-    try:
-        case = selectors.case_by_public_id(public_id)
-    except (Case.DoesNotExist, ValueError):
-        raise Http404("no such application") from None
-    return render(
-        request,
-        "workflows/submitted.html",
-        {"case": case, "program_title": localized(case.program.title, _lang(request))},
-    )
 
 
 @login_required
@@ -97,16 +55,15 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     definition = programs.stored_definition(version.files, version.content_hash)
     step = definition.steps[task.step]
     lang = _lang(request)
-    schema = dict(definition.form_schema)
-    answers = [
-        {"label": field.label, "value": task.case.data.get(field.name, "Not provided")}
-        for field in rendering.fields_for(schema, {}, [])
-    ]
+    form = programs.loaded(version.files, version.content_hash).pages
+    tree = form.tree(task.case.data, [], lang, form.pages(task.case.data)[0])
+    files = {str(upload.public_id): upload.original_name for upload in task.case.uploads.all()}
+    sections = wizard.summary(tree, files, _("Not provided"))
     context = {
         "task": task,
         "step_title": localized(step.title, lang),
         "program_title": localized(task.case.program.title, lang),
-        "answers": answers,
+        "sections": sections,
         "outcomes": [{"name": name, "label": name.replace("_", " ").capitalize()} for name in _outcomes_of(step)],
         "mine": task.assignee_id == request.user.pk,
         "open": task.status == Task.Status.OPEN,

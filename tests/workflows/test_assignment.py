@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from workflows import programs, services
 from workflows.models import Program, Task
 
 pytestmark = pytest.mark.django_db
-ANSWERS = {"full_name": "Ana Lima", "email": "ana@example.org"}
+ANSWERS = json.loads((DEFINITIONS / "library-card" / "examples" / "valid.json").read_text())
 
 
 def library_card_assigning(tmp_path: Path, assign: str) -> Program:

@@ -119,7 +119,7 @@ def test_diff_lists_changes_and_the_running_cases_they_affect(tmp_path):
     services.definition_publish(files=programs.read_folder(LIBRARY_CARD), folder=str(LIBRARY_CARD))
     program = Program.objects.get(slug="library-card")
     case = services.case_submit(
-        program=program, data={"full_name": "Ana", "email": "ana@example.org"}, user=AnonymousUser()
+        program=program, data=json.loads((LIBRARY_CARD / "examples" / "valid.json").read_text()), user=AnonymousUser()
     )
     folder = tmp_path / "library-card"
     shutil.copytree(LIBRARY_CARD, folder)

@@ -1,0 +1,53 @@
+"""Steps the browser tests share: what every page must have, and filling the library-card form."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.e2e.accessibility import assert_accessible
+from workflows.models import Draft
+
+
+def check_page(page: Page, what: str) -> None:
+    """What every page must have (criterion 13), then axe."""
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    expect(page.locator("section.usa-banner")).to_have_count(1)
+    expect(page.locator(".usa-identifier")).to_have_count(1)
+    expect(page.locator("h1")).to_have_count(1)
+    assert_accessible(page, context=what)
+
+
+def heading(page: Page, text: str) -> None:
+    expect(page.get_by_role("heading", level=1)).to_have_text(text)
+
+
+def choose(scope: Page | Locator, label: str) -> None:
+    """Tick a radio button the way people do: USWDS draws the label, the input sits off-screen."""
+    scope.locator("label", has_text=re.compile(f"^{re.escape(label)}$")).click()
+
+
+def continue_(page: Page) -> None:
+    page.locator(".wizard__actions").get_by_role("button", name=re.compile(r"^Continue")).click()
+
+
+def fill_library_card(page: Page, live_server: Any) -> Draft:
+    """From the start page to check answers, with a simple valid application (card by mail)."""
+    page.goto(f"{live_server.url}/programs/library-card/")
+    page.get_by_role("button", name="Start now").click()
+    page.get_by_label("Full name").fill("Ana Lima")
+    page.get_by_label("Date of birth").fill("1988-03-14")
+    page.get_by_label("Email address").fill("ana@example.org")
+    continue_(page)
+    page.get_by_label("Street address").fill("12 Harbor Street")
+    page.get_by_label("City").fill("Springfield")
+    page.get_by_label("ZIP code").fill("97403")
+    continue_(page)
+    choose(page, "Send it by mail")
+    choose(page.get_by_role("group", name="Do you also want cards for children under 13?"), "No")
+    continue_(page)
+    heading(page, "Check your answers before submitting")
+    return Draft.objects.get()
