@@ -233,7 +233,9 @@ def draft_submit(*, draft_id: int, user: Actor, language: str = "en") -> Case:
     and the second finds the case the first made: ``AlreadySubmitted`` carries it.
     """
     with transaction.atomic():
-        draft = Draft.objects.select_for_update().select_related("program", "case").get(pk=draft_id)
+        # The lock is taken on the draft row alone, then everything is read afresh under it.
+        Draft.objects.select_for_update().filter(pk=draft_id).values_list("pk", flat=True).get()
+        draft = Draft.objects.select_related("program", "case").get(pk=draft_id)
         if draft.case is not None:
             raise AlreadySubmitted(draft.case)
         if draft.expires_at <= timezone.now():

@@ -240,6 +240,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # Uploaded files (workflows/uploads.py): clamd's address (host:port or a unix socket path;
 # empty = no virus scan), seconds to wait for it, and the largest file any form may take.
+# An unfinished application left alone this long ends its browser session (shared computers);
+# the answers stay saved in the draft, and a warning with "Continue" comes two minutes before.
+CIVICFLOW_FORM_IDLE_SECONDS = int(os.environ.get("CIVICFLOW_FORM_IDLE_SECONDS", str(30 * 60)))
 CLAMAV_ADDRESS = os.environ.get("CLAMAV_ADDRESS", "")
 CLAMAV_TIMEOUT = float(os.environ.get("CLAMAV_TIMEOUT", "10"))
 CIVICFLOW_UPLOAD_MAX_BYTES = int(os.environ.get("CIVICFLOW_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))

@@ -21,6 +21,7 @@ urlpatterns = [
     path("work/assisted/", apply_views.assisted_start, name="assisted_start"),
     path("work/", views.inbox, name="inbox"),
     path("work/tasks/<int:task_id>/", views.task_detail, name="task"),
+    path("work/tasks/<int:task_id>/files/<uuid:upload_id>/", views.task_file, name="task_file"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from engine import localized
 from engine.model import EachStep, HumanStep, Step
-from workflows import programs, selectors, services, wizard
-from workflows.models import Task
+from workflows import programs, selectors, services, uploads, wizard
+from workflows.models import Task, Upload
 
 
 def _lang(request: HttpRequest) -> str:
@@ -64,11 +65,24 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         "step_title": localized(step.title, lang),
         "program_title": localized(task.case.program.title, lang),
         "sections": sections,
+        "documents": list(task.case.uploads.order_by("uploaded_at")),
         "outcomes": [{"name": name, "label": name.replace("_", " ").capitalize()} for name in _outcomes_of(step)],
         "mine": task.assignee_id == request.user.pk,
         "open": task.status == Task.Status.OPEN,
     }
     return render(request, "workflows/task.html", context)
+
+
+@login_required
+@require_GET
+def task_file(request: HttpRequest, task_id: int, upload_id: str) -> HttpResponseBase:
+    """A document attached to the case, for staff who may see the task (always as a download)."""
+    try:
+        task = selectors.task_visible_to(request.user, task_id)
+        upload = task.case.uploads.get(public_id=upload_id)
+    except (Task.DoesNotExist, Upload.DoesNotExist, ValueError):
+        raise Http404("no such document") from None
+    return uploads.response_for(upload)
 
 
 def _outcomes_of(step: Step) -> list[str]:

@@ -330,3 +330,56 @@ def test_expire_drafts_deletes_only_unsubmitted_drafts_past_their_time_with_thei
     call_command("expire-drafts", stdout=out)
     assert list(Draft.objects.all()) == [fresh]
     assert not Upload.objects.filter(pk=stored.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submits_racing_on_one_draft_make_exactly_one_case(library_card):
+    """A double click, a second tab, a retry: eight submits at once, one case, one reference."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.contrib.auth.models import AnonymousUser
+    from django.db import connection
+
+    from workflows import services
+
+    client = Client()
+    draft = begin(client)
+    fill_to_check(client, draft)
+
+    def submit(_: int) -> str:
+        try:
+            return services.draft_submit(draft_id=draft.pk, user=AnonymousUser()).reference
+        except services.AlreadySubmitted as already:
+            return already.case.reference
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        references = list(pool.map(submit, range(8)))
+    assert Case.objects.count() == 1
+    assert set(references) == {Case.objects.get().reference}
+
+
+def test_the_caseworker_downloads_the_attached_document_and_others_cannot(client, library_card, librarian, auditor):
+    from workflows.models import Task
+
+    draft = begin(client)
+    fill_to_check(client, draft)
+    client.post(reverse("apply_check", args=[draft.public_id]))
+    task = Task.objects.get()
+    upload = Upload.objects.get()
+    url = reverse("task_file", args=[task.pk, upload.public_id])
+    assert client.get(url).status_code == 302  # citizens are sent to sign in
+
+    client.force_login(librarian)
+    page = client.get(reverse("task", args=[task.pk]))
+    assert url in page.text
+    assert "bill.pdf" in page.text
+    download = client.get(url)
+    assert download.status_code == 200
+    assert download["Content-Disposition"].startswith("attachment")
+    assert download["Content-Type"] == "application/pdf"
+    assert b"".join(download.streaming_content).startswith(b"%PDF")
+
+    client.force_login(auditor)
+    assert client.get(url).status_code == 404
