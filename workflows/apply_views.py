@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -142,9 +143,11 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
         program = selectors.program_open(slug)
     except Program.DoesNotExist:
         raise Http404("no such program") from None
-    held = request.session.get(SESSION_DRAFTS, [])
+    mine = Q(public_id__in=request.session.get(SESSION_DRAFTS, []))
+    if request.user.is_authenticated:
+        mine |= Q(owner=request.user)  # a signed-in citizen's drafts follow them to any device
     draft = (
-        Draft.objects.filter(program=program, public_id__in=held, case__isnull=True, expires_at__gt=timezone.now())
+        Draft.objects.filter(mine, program=program, case__isnull=True, expires_at__gt=timezone.now())
         .order_by("-updated_at")
         .first()
     )

@@ -383,3 +383,18 @@ def test_the_caseworker_downloads_the_attached_document_and_others_cannot(client
 
     client.force_login(auditor)
     assert client.get(url).status_code == 404
+
+
+def test_a_signed_in_citizen_finds_their_draft_on_another_device(client, library_card, django_user_model):
+    citizen = django_user_model.objects.create_user("citizen", password="x" * 16)
+    client.force_login(citizen)
+    draft = begin(client)
+    post_page(client, draft, "about_you", ABOUT_YOU)
+    assert Draft.objects.get().owner == citizen
+
+    other_device = Client()
+    other_device.force_login(citizen)
+    start = other_device.get(reverse("apply_start", args=["library-card"]))
+    assert "Continue your application" in start.text
+    assert page_url(draft, "about_you") in start.text
+    assert other_device.get(page_url(draft, "about_you")).status_code == 200
