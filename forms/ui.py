@@ -64,7 +64,9 @@ ADDRESS_PARTS: Final = ("line1", "line2", "city", "state", "zip")
 RADIOS_UP_TO: Final = 5
 """Choices with at most this many options default to radios; more default to a select."""
 
-_TOP_KEYS: Final = ("pages", "computed")
+_TOP_KEYS: Final = ("pages", "computed", "navigation")
+NAVIGATION: Final = ("steps", "task list")
+"""How the pages are walked: one after another with a step indicator, or from a task list."""
 _PAGE_KEYS: Final = ("id", "title", "intro", "fields", "show if")
 _FIELD_KEYS: Final = ("field", "widget", "label", "hint", "placeholder", "show if", "options")
 _REPEAT_KEYS: Final = ("add label", "remove label", "item label", "item fields")
@@ -169,6 +171,7 @@ class UiSchema:
     warnings: tuple[Problem, ...] = ()
     unplaced: tuple[str, ...] = ()
     translations: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict, hash=False)
+    navigation: str = "steps"
 
     def page(self, page_id: str) -> Page:
         """The page with this id; ``KeyError`` if there is none."""
@@ -390,11 +393,18 @@ class _Loader:
         self.unknown_keys((), data, _TOP_KEYS, "form.ui.yaml")
         computed = self.computed(data.get("computed"))
         pages = self.pages(data.get("pages"))
+        navigation = data.get("navigation", "steps")
+        if navigation not in NAVIGATION:
+            choices = " or ".join(repr(choice) for choice in NAVIGATION)
+            self.problem(("navigation",), "invalid_value", f"navigation must be {choices}, not {navigation!r}")
+            navigation = "steps"
         unplaced = self.coverage()
         self.problems.sort(key=lambda problem: (problem.line, problem.col))
         if any(problem.severity == "error" for problem in self.problems):
             raise DefinitionError(self.problems)
-        return UiSchema(pages, computed, self.languages, tuple(self.problems), unplaced, self.translations)
+        return UiSchema(
+            pages, computed, self.languages, tuple(self.problems), unplaced, self.translations, str(navigation)
+        )
 
     # ---- texts and expressions
 

@@ -153,7 +153,20 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
     )
     context = _program_context(request, program)
     context["draft"] = draft
+    if draft is not None:
+        context["continue_url"] = _where_to_continue(draft)
     return render(request, "workflows/apply/start.html", context)
+
+
+def _where_to_continue(draft: Draft) -> str:
+    """Back into a draft: its task list, check answers once reached, else the page last saved."""
+    form = programs.loaded(draft.version.files, draft.version.content_hash).pages
+    if form.task_list:
+        return reverse("apply_tasks", args=[draft.public_id])
+    if draft.reviewed:
+        return reverse("apply_check", args=[draft.public_id])
+    shown = form.pages(draft.data)
+    return reverse("apply_page", args=[draft.public_id, draft.page if draft.page in shown else shown[0]])
 
 
 @require_POST
@@ -166,8 +179,37 @@ def begin(request: HttpRequest, slug: str) -> HttpResponse:
     _remember(request, draft)
     _touch(request)
     ready = programs.loaded(draft.version.files, draft.version.content_hash)
+    if ready.pages.task_list:
+        return HttpResponseRedirect(reverse("apply_tasks", args=[draft.public_id]), status=303)
     first = ready.pages.pages({})[0]
     return HttpResponseRedirect(reverse("apply_page", args=[draft.public_id, first]), status=303)
+
+
+@require_GET
+def tasks(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """The task list of a long form: each section with its state, then check answers."""
+    try:
+        draft, ready = _open(request, public_id)
+    except _Stop as stop:
+        return stop.response
+    form = ready.pages
+    if not form.task_list:
+        return HttpResponseRedirect(_where_to_continue(draft))
+    lang = _lang(request)
+    tree = form.tree(draft.data, [], lang, form.pages(draft.data)[0])
+    titles = {node.id: node.title for node in tree.pages}
+    states = form.sections(draft.data, form.errors(draft.data, lang), draft.pages_done)
+    completed = sum(1 for _page, state in states if state == "completed")
+    context = _draft_context(request, draft, ready)
+    context.update(
+        {
+            "sections": [{"id": page_id, "title": titles[page_id], "state": state} for page_id, state in states],
+            "completed": completed,
+            "total": len(states),
+            "all_done": completed == len(states),
+        }
+    )
+    return render(request, "workflows/apply/tasks.html", context)
 
 
 # --------------------------------------------------------------------------- question pages
@@ -186,6 +228,10 @@ def page(request: HttpRequest, public_id: Any, page_id: str) -> HttpResponse:
             return HttpResponseRedirect(reverse("apply_page", args=[draft.public_id, form.pages(draft.data)[0]]))
         raise Http404("no such page")
     returning = request.GET.get("return") == "check" or request.POST.get("return") == "check"
+    if form.task_list and not returning:
+        states = dict(form.sections(draft.data, form.errors(draft.data, _lang(request)), draft.pages_done))
+        if states.get(page_id) == "cannot_start":
+            return HttpResponseRedirect(reverse("apply_tasks", args=[draft.public_id]))
     if request.method == "GET":
         return _draw(request, draft, ready, page_id, draft.data, [], returning=returning)
     return _answer(request, draft, ready, page_id, returning=returning)
@@ -213,6 +259,8 @@ def _answer(
         return HttpResponseRedirect(reverse("apply_saved", args=[draft.public_id]), status=303)
     if action == "back":
         previous = form.previous_page(data, page_id)
+        if form.task_list and not returning:
+            return HttpResponseRedirect(reverse("apply_tasks", args=[draft.public_id]), status=303)
         if returning:
             return HttpResponseRedirect(reverse("apply_check", args=[draft.public_id]), status=303)
         if previous is None:
@@ -230,6 +278,9 @@ def _answer(
     errors = form.page_errors(page_id, form.errors(data, lang))
     if errors:
         return _draw(request, draft, ready, page_id, data, errors, returning=returning)
+    draft = services.draft_save(draft=draft, data=data, page=page_id, done=True)
+    if form.task_list and not returning:
+        return HttpResponseRedirect(reverse("apply_tasks", args=[draft.public_id]), status=303)
     all_errors = form.errors(data, lang)
     if returning and draft.reviewed:
         pending = _next_with_errors(form, data, page_id, all_errors)
@@ -376,7 +427,10 @@ def _page_context(
         "tree": tree,
         "page": current,
         "errors": wizard.field_errors(current) + [_Unplaced(text) for text in tree.unplaced_errors],
-        "steps": [{"title": node.title, "current": node.id == current.id} for node in tree.pages],
+        "steps": []
+        if form.task_list
+        else [{"title": node.title, "current": node.id == current.id} for node in tree.pages],
+        "task_list": form.task_list,
         "returning": returning,
         "shown": ",".join(field.name for field in current.fields),
         "file_fields": file_fields,
@@ -528,12 +582,7 @@ def resume(request: HttpRequest, token: str) -> HttpResponse:
         return _expired(request, draft.program)
     _remember(request, draft)
     _touch(request)
-    ready = programs.loaded(draft.version.files, draft.version.content_hash)
-    shown = ready.pages.pages(draft.data)
-    target = draft.page if draft.page in shown else shown[0]
-    if draft.reviewed:
-        return HttpResponseRedirect(reverse("apply_check", args=[draft.public_id]), status=303)
-    return HttpResponseRedirect(reverse("apply_page", args=[draft.public_id, target]), status=303)
+    return HttpResponseRedirect(_where_to_continue(draft), status=303)
 
 
 def _timed_out(request: HttpRequest, draft: Draft) -> HttpResponse:

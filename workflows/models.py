@@ -161,6 +161,7 @@ class Draft(models.Model):
     data = models.JSONField(default=dict, help_text="the answers so far, hidden ones already cleared")
     page = models.CharField(max_length=64, blank=True, help_text="the page last saved")
     reviewed = models.BooleanField(default=False, help_text="reached check answers at least once")
+    pages_done = models.JSONField(default=list, help_text="ids of the pages continued from without errors")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="drafts"
     )

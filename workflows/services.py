@@ -205,7 +205,9 @@ def _draft_lifetime(version: DefinitionVersion) -> timedelta:
     return timedelta(days=definition.program.draft_days)
 
 
-def draft_save(*, draft: Draft, data: dict[str, Any], page: str, reviewed: bool | None = None) -> Draft:
+def draft_save(
+    *, draft: Draft, data: dict[str, Any], page: str, reviewed: bool | None = None, done: bool = False
+) -> Draft:
     """Keep the answers so far (hidden ones cleared) and push the expiry back.
 
     Saving never validates: a citizen can always save and come back, even mid-page.
@@ -220,9 +222,11 @@ def draft_save(*, draft: Draft, data: dict[str, Any], page: str, reviewed: bool 
     draft.page = page
     if reviewed is not None:
         draft.reviewed = reviewed
+    if done and page not in draft.pages_done:
+        draft.pages_done = [*draft.pages_done, page]
     draft.updated_at = now
     draft.expires_at = now + _draft_lifetime(draft.version)
-    draft.save(update_fields=["data", "page", "reviewed", "updated_at", "expires_at"])
+    draft.save(update_fields=["data", "page", "reviewed", "pages_done", "updated_at", "expires_at"])
     return draft
 
 

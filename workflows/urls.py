@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.catalogue, name="catalogue"),
     path("programs/<slug:slug>/", apply_views.start, name="apply_start"),
     path("programs/<slug:slug>/begin/", apply_views.begin, name="apply_begin"),
+    path("apply/<uuid:public_id>/", apply_views.tasks, name="apply_tasks"),
     path("apply/<uuid:public_id>/check/", apply_views.check, name="apply_check"),
     path("apply/<uuid:public_id>/saved/", apply_views.saved, name="apply_saved"),
     path("apply/<uuid:public_id>/continue-link/", apply_views.timed_out_link, name="apply_timed_out_link"),

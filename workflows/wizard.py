@@ -123,6 +123,37 @@ class Form:
     def fields_on(self, page_id: str) -> tuple[UiField, ...]:
         return self.ui.page(page_id).fields
 
+    # -- the task list ----------------------------------------------------------------
+
+    @property
+    def task_list(self) -> bool:
+        """Long forms are walked from a task list of sections instead of page after page."""
+        return self.ui.navigation == "task list"
+
+    def sections(
+        self, data: Mapping[str, Any], errors: Iterable[forms.FieldError], done: Iterable[str]
+    ) -> list[tuple[str, str]]:
+        """Each shown page with its state: ``completed``, ``in_progress``, ``not_started``, or
+        ``cannot_start`` (an earlier section is not completed yet: its answers may change
+        which questions come later)."""
+        listed, finished = list(errors), set(done)
+        states: list[tuple[str, str]] = []
+        blocked = False
+        for page_id in self.pages(data):
+            answered = any(value_of(data, field.name) not in (None, "", [], {}) for field in self.fields_on(page_id))
+            problems = self.page_errors(page_id, listed)
+            if blocked:
+                state = "cannot_start"
+            elif page_id in finished and not problems:
+                state = "completed"
+            elif answered or page_id in finished:
+                state = "in_progress"
+            else:
+                state = "not_started"
+            states.append((page_id, state))
+            blocked = blocked or state != "completed"
+        return states
+
 
 class _Blank:
     """Nothing was answered (distinct from an answer of ``None``)."""

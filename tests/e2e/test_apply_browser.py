@@ -257,3 +257,28 @@ def test_page_not_found_is_plain(any_page: Page, live_server, library_card):
     any_page.goto(f"{live_server.url}/no/such/page/")
     heading(any_page, "Page not found")
     check_page(any_page, "404")
+
+
+def test_a_long_form_is_walked_from_a_task_list(any_page: Page, live_server, library_card, tmp_path):
+    from tests.workflows.apply_steps import publish_with_task_list
+
+    publish_with_task_list(tmp_path)
+    page = any_page
+    page.goto(f"{live_server.url}/programs/library-card/")
+    page.get_by_role("button", name="Start now").click()
+    heading(page, "Library card")
+    expect(page.get_by_text("You’ve completed 0 of 3 sections.")).to_be_visible()
+    expect(page.get_by_role("link", name="Where you live")).to_have_count(0)  # cannot start yet
+    expect(page.locator(".task-list__item", has_text="Where you live")).to_contain_text("Cannot start yet")
+    check_page(page, "task list")
+    page.get_by_role("link", name="About you").click()
+    heading(page, "About you")
+    expect(page.locator(".usa-step-indicator")).to_have_count(0)
+    page.get_by_label("Full name").fill("Ana Lima")
+    page.get_by_label("Date of birth").fill("1988-03-14")
+    page.get_by_label("Email address").fill("ana@example.org")
+    continue_(page)
+    expect(page.get_by_text("You’ve completed 1 of 3 sections.")).to_be_visible()
+    expect(page.locator(".task-list__item", has_text="About you")).to_contain_text("Completed")
+    expect(page.get_by_role("link", name="Where you live")).to_be_visible()
+    check_page(page, "task list with a completed section")

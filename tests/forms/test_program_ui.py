@@ -461,3 +461,19 @@ def test_a_form_ui_yaml_that_cannot_be_read_does_not_make_every_entry_unused():
     assert problems == [
         "form.ui.yaml:2:1: yaml_syntax: while parsing a flow node expected the node content, but found '<stream end>'"
     ]
+
+
+def test_navigation_is_steps_by_default_or_a_task_list_and_nothing_else() -> None:
+    from forms.ui import load_ui
+
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}}
+    pages = "pages:\n  - id: one\n    title: One\n    fields: [name]\n"
+    assert load_ui("form.ui.yaml", pages, schema, languages=("en",)).navigation == "steps"
+    assert (
+        load_ui("form.ui.yaml", "navigation: task list\n" + pages, schema, languages=("en",)).navigation == "task list"
+    )
+    with pytest.raises(engine.DefinitionError) as raised:
+        load_ui("form.ui.yaml", "navigation: wizard\n" + pages, schema, languages=("en",))
+    assert [str(problem) for problem in raised.value.problems] == [
+        "form.ui.yaml:1:13: invalid_value: navigation must be 'steps' or 'task list', not 'wizard'"
+    ]

@@ -65,3 +65,17 @@ def _errors(response: Any) -> str:
     return " | ".join(
         re.findall(r'class="usa-error-message"[^>]*>(.*?)</span>\s*(.*?)</span>', text, re.S)[:5].__str__()
     )
+
+
+def publish_with_task_list(tmp_path: Any) -> None:
+    """The library-card program walked from a task list (``navigation: task list``)."""
+    import shutil
+
+    from tests.conftest import DEFINITIONS
+    from workflows import programs, services
+
+    folder = tmp_path / "library-card"
+    shutil.copytree(DEFINITIONS / "library-card", folder)
+    ui = folder / "form.ui.yaml"
+    ui.write_text("navigation: task list\n" + ui.read_text())
+    services.definition_publish(files=programs.read_folder(folder), folder=str(folder))

@@ -398,3 +398,32 @@ def test_a_signed_in_citizen_finds_their_draft_on_another_device(client, library
     assert "Continue your application" in start.text
     assert page_url(draft, "about_you") in start.text
     assert other_device.get(page_url(draft, "about_you")).status_code == 200
+
+
+def test_a_long_form_is_walked_from_a_task_list(client, library_card, tmp_path):
+    from tests.workflows.apply_steps import publish_with_task_list
+
+    publish_with_task_list(tmp_path)
+    response = client.post(reverse("apply_begin", args=["library-card"]))
+    draft = Draft.objects.get()
+    tasks = reverse("apply_tasks", args=[draft.public_id])
+    assert response["Location"] == tasks
+    page = client.get(tasks).text
+    assert "You’ve completed 0 of 3 sections." in page
+    assert f'href="{page_url(draft, "about_you")}"' in page
+    assert f'href="{page_url(draft, "address")}"' not in page  # cannot start yet: not a link
+    assert page.count("Cannot start yet") == 3  # two sections and check answers
+    assert client.get(page_url(draft, "address"))["Location"] == tasks
+    assert "usa-step-indicator" not in client.get(page_url(draft, "about_you")).text
+
+    assert post_page(client, draft, "about_you", ABOUT_YOU)["Location"] == tasks
+    page = client.get(tasks).text
+    assert "You’ve completed 1 of 3 sections." in page
+    assert f'href="{page_url(draft, "address")}"' in page
+    assert post_page(client, draft, "address", ADDRESS, "back")["Location"] == tasks
+    assert "In progress" in client.get(tasks).text
+    post_page(client, draft, "address", ADDRESS)
+    post_page(client, draft, "card", CARD_MAIL)
+    page = client.get(tasks).text
+    assert "You’ve completed 3 of 3 sections." in page
+    assert f'href="{reverse("apply_check", args=[draft.public_id])}"' in page
