@@ -8,6 +8,8 @@ the same server code. Drafts are saved on every page, so nothing typed is lost.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -66,6 +68,20 @@ def _touch(request: HttpRequest) -> None:
     """An application left alone for the idle time ends its session (shared computers)."""
     if not request.user.is_authenticated:
         request.session.set_expiry(_idle_seconds())
+
+
+def _with_draft(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Open the draft named in the address (or show why not) and pass it to ``view``."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, public_id: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            draft, ready = _open(request, public_id)
+        except _Stop as stop:
+            return stop.response
+        return view(request, draft, ready, *args, **kwargs)
+
+    return wrapper
 
 
 class _Stop(Exception):
@@ -186,12 +202,9 @@ def begin(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
-def tasks(request: HttpRequest, public_id: Any) -> HttpResponse:
+@_with_draft
+def tasks(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpResponse:
     """The task list of a long form: each section with its state, then check answers."""
-    try:
-        draft, ready = _open(request, public_id)
-    except _Stop as stop:
-        return stop.response
     form = ready.pages
     if not form.task_list:
         return HttpResponseRedirect(_where_to_continue(draft))
@@ -216,11 +229,8 @@ def tasks(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def page(request: HttpRequest, public_id: Any, page_id: str) -> HttpResponse:
-    try:
-        draft, ready = _open(request, public_id)
-    except _Stop as stop:
-        return stop.response
+@_with_draft
+def page(request: HttpRequest, draft: Draft, ready: programs.Loaded, page_id: str) -> HttpResponse:
     form = ready.pages
     if page_id not in form.pages(draft.data):
         if page_id in {page.id for page in form.ui.pages}:
@@ -491,11 +501,8 @@ def keepalive(request: HttpRequest) -> JsonResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def check(request: HttpRequest, public_id: Any) -> HttpResponse:
-    try:
-        draft, ready = _open(request, public_id)
-    except _Stop as stop:
-        return stop.response
+@_with_draft
+def check(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpResponse:
     form = ready.pages
     lang = _lang(request)
     errors: list[forms.FieldError] = []
@@ -530,11 +537,8 @@ def check(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def saved(request: HttpRequest, public_id: Any) -> HttpResponse:
-    try:
-        draft, ready = _open(request, public_id)
-    except _Stop as stop:
-        return stop.response
+@_with_draft
+def saved(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpResponse:
     context = _draft_context(request, draft, ready)
     suggested = draft.email or _answer_email(draft)
     context.update({"email": suggested, "error": "", "sent_to": ""})

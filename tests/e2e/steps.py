@@ -34,14 +34,19 @@ def continue_(page: Page) -> None:
     page.locator(".wizard__actions").get_by_role("button", name=re.compile(r"^Continue")).click()
 
 
-def fill_library_card(page: Page, live_server: Any) -> Draft:
-    """From the start page to check answers, with a simple valid application (card by mail)."""
+def start_and_answer_about_you(page: Page, live_server: Any) -> None:
+    """From the start page through the first page of the library-card form."""
     page.goto(f"{live_server.url}/programs/library-card/")
     page.get_by_role("button", name="Start now").click()
     page.get_by_label("Full name").fill("Ana Lima")
     page.get_by_label("Date of birth").fill("1988-03-14")
     page.get_by_label("Email address").fill("ana@example.org")
     continue_(page)
+
+
+def fill_library_card(page: Page, live_server: Any) -> Draft:
+    """From the start page to check answers, with a simple valid application (card by mail)."""
+    start_and_answer_about_you(page, live_server)
     page.get_by_label("Street address").fill("12 Harbor Street")
     page.get_by_label("City").fill("Springfield")
     page.get_by_label("ZIP code").fill("97403")

@@ -15,7 +15,7 @@ from django.core import mail
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from tests.e2e.accessibility import assert_accessible, javascript_enabled, new_test_context
-from tests.e2e.steps import check_page, choose, continue_, fill_library_card, heading
+from tests.e2e.steps import check_page, choose, continue_, fill_library_card, heading, start_and_answer_about_you
 from workflows.models import Case, Draft
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -214,12 +214,7 @@ def test_the_session_warns_before_it_ends_and_then_says_answers_were_kept(
     page: Page, live_server, library_card, settings
 ):
     settings.CIVICFLOW_FORM_IDLE_SECONDS = 4
-    page.goto(f"{live_server.url}/programs/library-card/")
-    page.get_by_role("button", name="Start now").click()
-    page.get_by_label("Full name").fill("Ana Lima")
-    page.get_by_label("Date of birth").fill("1988-03-14")
-    page.get_by_label("Email address").fill("ana@example.org")
-    continue_(page)
+    start_and_answer_about_you(page, live_server)
     warning = page.get_by_role("alertdialog", name="Your session is about to end")
     expect(warning).to_be_visible(timeout=5_000)
     expect(warning.get_by_role("button", name="Continue")).to_be_focused()
@@ -238,12 +233,7 @@ def test_without_javascript_an_ended_session_says_answers_were_kept(
 ):
     settings.CIVICFLOW_FORM_IDLE_SECONDS = 2
     page = page_without_js
-    page.goto(f"{live_server.url}/programs/library-card/")
-    page.get_by_role("button", name="Start now").click()
-    page.get_by_label("Full name").fill("Ana Lima")
-    page.get_by_label("Date of birth").fill("1988-03-14")
-    page.get_by_label("Email address").fill("ana@example.org")
-    continue_(page)
+    start_and_answer_about_you(page, live_server)
     page.wait_for_timeout(3_000)
     continue_(page)
     heading(page, "Your session has ended")
