@@ -23,6 +23,7 @@ from forms.ui import UiField, UiSchema, schema_at, visible_fields, visible_pages
 _EVALUATOR = Evaluator()
 _MONEY_NOISE = re.compile(r"[\s$,]")
 _INDEX = re.compile(r"^(\d+)\.")
+_LARGEST_DIGITS = 15  # beyond this, typed digits are kept as text rather than made a number
 
 
 class Posted(Protocol):
@@ -240,8 +241,8 @@ def _typed(text: str, node: Mapping[str, Any]) -> Any:
             number = Decimal(text)
         except InvalidOperation:
             return text
-        if not number.is_finite():
-            return text
+        if not number.is_finite() or number.adjusted() > _LARGEST_DIGITS:
+            return text  # validation says it is not a number we accept; nothing huge is built
         if number == number.to_integral_value() and ("integer" in kinds or "." not in text):
             return int(number)
         return float(number)

@@ -427,3 +427,26 @@ def test_a_long_form_is_walked_from_a_task_list(client, library_card, tmp_path):
     page = client.get(tasks).text
     assert "You’ve completed 3 of 3 sections." in page
     assert f'href="{reverse("apply_check", args=[draft.public_id])}"' in page
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"full_name": "x" * 5000, "email": "a@b.c", "date_of_birth": "not a date"},
+        {"children.99999.name": "Leo", "children.0.date_of_birth": "\x00"},
+        {"address.line1": ["one", "two"], "delivery": "drone", "branch": "Atlantis"},
+        {"action": "remove:children.999"},
+        {"action": "add:no_such_field"},
+        {"action": "remove-file:proof_of_address:not-a-uuid"},
+        {"children_cards": "maybe", "phone": "1" * 5000},
+        {"date_of_birth": "1e999999", "full_name": "9" * 400},
+    ],
+    ids=["long", "indexes", "lists", "remove", "add", "remove-file", "odd", "huge-number"],
+)
+def test_odd_answers_get_messages_never_a_server_error(client, library_card, answers):
+    draft = begin(client)
+    for page in ("about_you", "address", "card", "children"):
+        response = client.post(page_url(draft, page), {"action": "continue", **answers})
+        assert response.status_code in (200, 302, 303, 422), (page, response.status_code)
+    assert client.get(reverse("apply_check", args=[draft.public_id])).status_code == 200
+    assert client.post(reverse("apply_check", args=[draft.public_id])).status_code in (303, 422)
