@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.http import QueryDict
 
@@ -41,7 +43,7 @@ def form() -> wizard.Form:
     return wizard.Form(SCHEMA, ui, forms.FormValidator(SCHEMA))
 
 
-def read(form: wizard.Form, text: str, *, keep_blank_items: bool = False) -> dict:
+def read(form: wizard.Form, text: str, *, keep_blank_items: bool = False) -> dict[str, Any]:
     return form.read_page("one", QueryDict(text), {}, keep_blank_items=keep_blank_items)
 
 
@@ -70,7 +72,7 @@ def test_repeat_items_come_in_order_and_blank_ones_go_unless_adding(form):
 
 
 def test_assign_and_delete_walk_lists_and_objects():
-    data: dict = {}
+    data: dict[str, Any] = {}
     wizard.assign(data, "people.1.name", "Mia")
     assert data == {"people": [{}, {"name": "Mia"}]}
     wizard.delete(data, "people.0")
