@@ -600,6 +600,12 @@ class _Loader:
         if widget == "repeat" and item_of is not None:
             self.problem((*pointer, "widget"), "widget_mismatch", "a repeating group cannot hold another one")
             widget = None
+        if widget == "file" and item_of is not None:
+            # Uploads are stored per question on a page; a file per item is not supported yet.
+            self.problem(
+                name_at, "widget_mismatch", "a file question cannot be inside a repeating group; place it on a page"
+            )
+            widget = None
         if "options" in entry and widget not in _CHOICE_WIDGETS:
             self.problem((*pointer, "options"), "unknown_key", "options applies only to select, radios and checkboxes")
         texts = {key: self.text((*pointer, key), entry.get(key)) for key in ("label", "hint", "placeholder")}

@@ -23,6 +23,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import forms
@@ -163,7 +164,9 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
     if request.user.is_authenticated:
         mine |= Q(owner=request.user)  # a signed-in citizen's drafts follow them to any device
     draft = (
-        Draft.objects.filter(mine, program=program, case__isnull=True, expires_at__gt=timezone.now())
+        Draft.objects.filter(
+            mine, program=program, channel=Case.Channel.ONLINE, case__isnull=True, expires_at__gt=timezone.now()
+        )
         .order_by("-updated_at")
         .first()
     )
@@ -194,11 +197,7 @@ def begin(request: HttpRequest, slug: str) -> HttpResponse:
     draft = services.draft_start(program=program, user=request.user)
     _remember(request, draft)
     _touch(request)
-    ready = programs.loaded(draft.version.files, draft.version.content_hash)
-    if ready.pages.task_list:
-        return HttpResponseRedirect(reverse("apply_tasks", args=[draft.public_id]), status=303)
-    first = ready.pages.pages({})[0]
-    return HttpResponseRedirect(reverse("apply_page", args=[draft.public_id, first]), status=303)
+    return HttpResponseRedirect(_where_to_continue(draft), status=303)
 
 
 @require_GET
@@ -334,13 +333,14 @@ def _change_repeats(form: wizard.Form, page_id: str, data: dict[str, Any], actio
         wizard.delete(data, name)
 
 
+# Marked for the catalogue here, translated when shown (the citizen's language is known then).
 _UPLOAD_MESSAGES = {
-    "file_empty": "The selected file is empty.",
-    "file_too_large": "The selected file must be smaller than {limit}.",
-    "file_type_not_allowed": "The selected file must be a {types}.",
-    "file_infected": "The selected file contains a virus and was not kept.",
-    "scan_unavailable": "We could not check the file for viruses. Try again later.",
-    "too_many_files": "You can upload no more than {limit} files here.",
+    "file_empty": gettext_noop("The selected file is empty."),
+    "file_too_large": gettext_noop("The selected file must be smaller than {limit}."),
+    "file_type_not_allowed": gettext_noop("The selected file must be a {types}."),
+    "file_infected": gettext_noop("The selected file contains a virus and was not kept."),
+    "scan_unavailable": gettext_noop("We could not check the file for viruses. Try again later."),
+    "too_many_files": gettext_noop("You can upload no more than {limit} files here."),
 }
 
 
@@ -523,7 +523,7 @@ def check(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpRes
         services.draft_save(draft=draft, data=draft.data, page=draft.page, reviewed=True)
     first = form.pages(draft.data)[0]
     tree = form.tree(draft.data, errors, lang, first)
-    sections = wizard.summary(tree, _uploads_named(draft), _("Not provided"))
+    sections = wizard.summary(tree, _uploads_named(draft), _("Not provided"), draft.data)
     problems = []
     for node in tree.pages:
         for field in wizard.field_errors(node):
@@ -541,7 +541,7 @@ def check(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpRes
 def saved(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpResponse:
     context = _draft_context(request, draft, ready)
     suggested = draft.email or _answer_email(draft)
-    context.update({"email": suggested, "error": "", "sent_to": ""})
+    context.update({"email": suggested, "error": "", "sent_to": "", "continue_url": _where_to_continue(draft)})
     if request.method == "POST":
         email = request.POST.get("email", "").strip()
         forms_error = _email_problem(email)
@@ -664,7 +664,7 @@ def receipt(request: HttpRequest, public_id: Any) -> HttpResponse:
         ready = programs.loaded(case.version.files, case.version.content_hash)
         form = ready.pages
         tree = form.tree(case.data, [], _lang(request), form.pages(case.data)[0])
-        context["sections"] = wizard.summary(tree, _uploads_named(draft), _("Not provided"))
+        context["sections"] = wizard.summary(tree, _uploads_named(draft), _("Not provided"), case.data)
     return render(request, "workflows/apply/receipt.html", context)
 
 
@@ -678,14 +678,20 @@ def assisted_start(request: HttpRequest) -> HttpResponse:
     if not roles_of(request.user):
         raise PermissionDenied
     lang = _lang(request)
-    choices = [{"slug": program.slug, "title": localized(program.title, lang)} for program in selectors.programs_open()]
+    held = roles_of(request.user)
+    choices = []
+    for program in selectors.programs_open():
+        version = program.current_version
+        assert version is not None  # programs_open() lists only programs with a published version
+        info = programs.stored_definition(version.files, version.content_hash).program
+        if held & set(info.roles):  # only the program's own staff apply on someone's behalf
+            choices.append({"slug": program.slug, "title": localized(program.title, lang)})
     channels = [(value, label) for value, label in Case.Channel.choices if value not in ("online", "api")]
     values = {"program": "", "channel": "", "name": ""}
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = {key: request.POST.get(key, "").strip() for key in values}
-        program = next((item for item in choices if item["slug"] == values["program"]), None)
-        if program is None:
+        if not any(item["slug"] == values["program"] for item in choices):
             errors["program"] = _("Choose the program")
         if values["channel"] not in dict(channels):
             errors["channel"] = _("Choose how the person is applying")
@@ -693,12 +699,14 @@ def assisted_start(request: HttpRequest) -> HttpResponse:
             errors["name"] = _("Enter the full name of the person you are applying for")
         if not errors:
             chosen = selectors.program_open(values["program"])
-            draft = services.draft_start(
-                program=chosen, user=request.user, channel=values["channel"], on_behalf_of=values["name"]
-            )
-            _remember(request, draft)
-            ready = programs.loaded(draft.version.files, draft.version.content_hash)
-            first = ready.pages.pages({})[0]
-            return HttpResponseRedirect(reverse("apply_page", args=[draft.public_id, first]), status=303)
+            try:
+                draft = services.draft_start(
+                    program=chosen, user=request.user, channel=values["channel"], on_behalf_of=values["name"]
+                )
+            except services.ServiceError as refusal:
+                errors["channel"] = refusal.message[:1].upper() + refusal.message[1:]
+            else:
+                _remember(request, draft)
+                return HttpResponseRedirect(_where_to_continue(draft), status=303)
     context = {"programs": choices, "channels": channels, "values": values, "errors": errors}
     return render(request, "workflows/apply/assisted_start.html", context, status=422 if errors else 200)

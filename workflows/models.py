@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Program(models.Model):
@@ -55,15 +56,15 @@ class ReferenceCounter(models.Model):
 
 class Case(models.Model):
     class Status(models.TextChoices):
-        RUNNING = "running", "In progress"
-        CLOSED = "closed", "Closed"
+        RUNNING = "running", _("In progress")
+        CLOSED = "closed", _("Closed")
 
     class Channel(models.TextChoices):
-        ONLINE = "online", "Online"
-        COUNTER = "counter", "At the counter"
-        PHONE = "phone", "By phone"
-        PAPER = "paper", "On paper"
-        API = "api", "Through the API"
+        ONLINE = "online", _("Online")
+        COUNTER = "counter", _("At the counter")
+        PHONE = "phone", _("By phone")
+        PAPER = "paper", _("On paper")
+        API = "api", _("Through the API")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     reference = models.CharField(max_length=32, unique=True)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 import engine
 import forms
-from workflows import programs
+from workflows import programs, uploads
 from workflows.models import Case, CaseEvent, DefinitionVersion, Draft, Program, ReferenceCounter, Task, Upload
 from workflows.roles import Actor, roles_of
 
@@ -180,9 +180,12 @@ def draft_start(
     version = program.current_version
     if version is None:
         raise ProgramNotOpen("this program is not accepting applications")
+    info = programs.stored_definition(version.files, version.content_hash).program
+    if channel not in info.channels:
+        raise NotAllowed(f"this program does not take applications {Case.Channel(channel).label.lower()}")
     assisted = channel != Case.Channel.ONLINE
-    if assisted and not (user.is_authenticated and roles_of(user)):
-        raise NotAllowed("only staff can apply on someone's behalf")
+    if assisted and not (user.is_authenticated and roles_of(user) & set(info.roles)):
+        raise NotAllowed("only the program's staff can apply on someone's behalf")
     if assisted and not on_behalf_of.strip():
         raise ServiceError("enter the name of the person you are applying for")
     now = timezone.now()
@@ -219,6 +222,10 @@ def draft_save(
         raise DraftExpired("this application has expired")
     ready = programs.loaded(draft.version.files, draft.version.content_hash)
     draft.data = ready.pages.clean(data)
+    # A file whose question was answered again, removed or hidden is not kept.
+    kept = _upload_references(draft.data)
+    for upload in Upload.objects.filter(draft=draft, case__isnull=True).exclude(public_id__in=kept):
+        uploads.discard(upload)
     draft.page = page
     if reviewed is not None:
         draft.reviewed = reviewed
@@ -299,8 +306,6 @@ def _token_hash(token: str) -> str:
 
 def drafts_expire(*, now: datetime | None = None, dry_run: bool = False) -> int:
     """Delete unsubmitted drafts past their expiry, with their uploaded files. Returns how many."""
-    from workflows import uploads
-
     cutoff = now or timezone.now()
     expired = Draft.objects.filter(case__isnull=True, expires_at__lte=cutoff)
     count = expired.count()

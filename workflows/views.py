@@ -59,7 +59,7 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     form = programs.loaded(version.files, version.content_hash).pages
     tree = form.tree(task.case.data, [], lang, form.pages(task.case.data)[0])
     files = {str(upload.public_id): upload.original_name for upload in task.case.uploads.all()}
-    sections = wizard.summary(tree, files, _("Not provided"))
+    sections = wizard.summary(tree, files, _("Not provided"), task.case.data)
     context = {
         "task": task,
         "step_title": localized(step.title, lang),

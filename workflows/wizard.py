@@ -353,15 +353,24 @@ class Section:
     rows: tuple[Row, ...]
 
 
-def summary(tree: FormTree, uploads: Mapping[str, str], not_provided: str) -> list[Section]:
+def summary(
+    tree: FormTree, uploads: Mapping[str, str], not_provided: str, data: Mapping[str, Any] | None = None
+) -> list[Section]:
     """Every shown page as a section of rows, answers shown the way they were chosen.
 
     ``uploads`` maps an upload reference to its file name; blanks read ``not_provided``.
+    ``data`` (the answers) lets a question with several files list each of them.
     """
     sections: list[Section] = []
     for page in tree.pages:
         rows: list[Row] = []
         for field in page.fields:
+            if field.widget == "file" and data is not None:
+                refs = value_of(data, field.name)
+                refs = refs if isinstance(refs, list) else [refs] if isinstance(refs, str) else []
+                names = tuple(uploads.get(ref, ref) for ref in refs if isinstance(ref, str))
+                rows.append(Row(field.label, names or (not_provided,), page.id, field.html_id))
+                continue
             rows.extend(_rows(field, page.id, uploads, not_provided))
         sections.append(Section(page.id, page.title, tuple(rows)))
     return sections

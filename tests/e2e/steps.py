@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.e2e.accessibility import assert_accessible
 from workflows.models import Draft
+
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 def check_page(page: Page, what: str) -> None:
@@ -50,6 +52,9 @@ def fill_library_card(page: Page, live_server: Any) -> Draft:
     page.get_by_label("Street address").fill("12 Harbor Street")
     page.get_by_label("City").fill("Springfield")
     page.get_by_label("ZIP code").fill("97403")
+    page.get_by_label("Proof of address").set_input_files(
+        files=[FilePayload(name="lease.pdf", mimeType="application/pdf", buffer=PDF)]
+    )
     continue_(page)
     choose(page, "Send it by mail")
     choose(page.get_by_role("group", name="Do you also want cards for children under 13?"), "No")

@@ -15,12 +15,10 @@ from django.core import mail
 from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from tests.e2e.accessibility import assert_accessible, javascript_enabled, new_test_context
-from tests.e2e.steps import check_page, choose, continue_, fill_library_card, heading, start_and_answer_about_you
+from tests.e2e.steps import PDF, check_page, choose, continue_, fill_library_card, heading, start_and_answer_about_you
 from workflows.models import Case, Draft
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 @pytest.fixture(autouse=True)

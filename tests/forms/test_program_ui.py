@@ -477,3 +477,25 @@ def test_navigation_is_steps_by_default_or_a_task_list_and_nothing_else() -> Non
     assert [str(problem) for problem in raised.value.problems] == [
         "form.ui.yaml:1:13: invalid_value: navigation must be 'steps' or 'task list', not 'wizard'"
     ]
+
+
+def test_a_file_question_cannot_be_inside_a_repeating_group() -> None:
+    from forms.ui import load_ui
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "people": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"name": {"type": "string"}, "id": {"type": "string"}}},
+            }
+        },
+    }
+    ui = (
+        "pages:\n  - id: one\n    title: One\n    fields:\n"
+        "      - {field: people, widget: repeat, item fields: [name, {field: id, widget: file}]}\n"
+    )
+    with pytest.raises(engine.DefinitionError) as raised:
+        load_ui("form.ui.yaml", ui, schema, languages=("en",))
+    assert [problem.code for problem in raised.value.problems] == ["widget_mismatch"]
+    assert "cannot be inside a repeating group" in raised.value.problems[0].message

@@ -422,7 +422,7 @@ def test_a_long_form_is_walked_from_a_task_list(client, library_card, tmp_path):
     assert f'href="{page_url(draft, "address")}"' in page
     assert post_page(client, draft, "address", ADDRESS, "back")["Location"] == tasks
     assert "In progress" in client.get(tasks).text
-    post_page(client, draft, "address", ADDRESS)
+    post_page(client, draft, "address", {**ADDRESS, "proof_of_address": proof_file()})
     post_page(client, draft, "card", CARD_MAIL)
     page = client.get(tasks).text
     assert "You’ve completed 3 of 3 sections." in page
@@ -450,3 +450,47 @@ def test_odd_answers_get_messages_never_a_server_error(client, library_card, ans
         assert response.status_code in (200, 302, 303, 422), (page, response.status_code)
     assert client.get(reverse("apply_check", args=[draft.public_id])).status_code == 200
     assert client.post(reverse("apply_check", args=[draft.public_id])).status_code in (303, 422)
+
+
+def test_a_replaced_or_hidden_file_is_not_kept(client, library_card):
+    draft = begin(client)
+    post_page(client, draft, "address", {**ADDRESS, "proof_of_address": proof_file("first.pdf")}, "save")
+    first = Upload.objects.get()
+    post_page(client, draft, "address", {**ADDRESS, "proof_of_address": proof_file("second.pdf")}, "save")
+    assert [upload.original_name for upload in Upload.objects.all()] == ["second.pdf"]
+    assert not Upload.objects.filter(pk=first.pk).exists()
+    second = Upload.objects.get()
+    post_page(client, draft, "address", ADDRESS, f"remove-file:proof_of_address:{second.public_id}")
+    assert Upload.objects.count() == 0
+    draft.refresh_from_db()
+    assert "proof_of_address" not in draft.data
+
+
+def test_only_the_programs_own_staff_apply_for_someone_and_only_on_its_channels(
+    client, library_card, auditor, librarian, tmp_path
+):
+    client.force_login(auditor)
+    page = client.get(reverse("assisted_start"))
+    assert 'value="library-card"' not in page.text  # an auditor holds none of the program's roles
+    refused = client.post(reverse("assisted_start"), {"program": "library-card", "channel": "phone", "name": "Wei"})
+    assert refused.status_code == 422
+    assert Draft.objects.count() == 0
+
+    import shutil
+
+    from tests.conftest import DEFINITIONS
+    from workflows import programs, services
+
+    folder = tmp_path / "library-card"
+    shutil.copytree(DEFINITIONS / "library-card", folder)
+    program_file = folder / "program.yaml"
+    program_file.write_text(program_file.read_text() + "channels: [online, counter]\n")
+    services.definition_publish(files=programs.read_folder(folder), folder=str(folder))
+    client.force_login(librarian)
+    by_phone = client.post(reverse("assisted_start"), {"program": "library-card", "channel": "phone", "name": "Wei"})
+    assert by_phone.status_code == 422
+    assert "does not take applications by phone" in by_phone.text
+    at_counter = client.post(
+        reverse("assisted_start"), {"program": "library-card", "channel": "counter", "name": "Wei"}
+    )
+    assert at_counter.status_code == 303

@@ -79,3 +79,21 @@ def test_assign_and_delete_walk_lists_and_objects():
     assert data == {"people": [{"name": "Mia"}]}
     wizard.delete(data, "people.7.name")  # nothing there: nothing happens
     assert wizard.value_of(data, "people.0.name") == "Mia"
+
+
+def test_check_answers_lists_every_file_of_a_several_file_question():
+    schema = {"type": "object", "properties": {"proofs": {"type": "array", "items": {"type": "string"}}}}
+    ui = load_ui(
+        "form.ui.yaml",
+        "pages:\n  - id: one\n    title: One\n    fields: [{field: proofs, widget: file}]\n",
+        schema,
+        languages=("en",),
+    )
+    form = wizard.Form(schema, ui, forms.FormValidator(schema))
+    data = {"proofs": ["ref-1", "ref-2"]}
+    sections = wizard.summary(
+        form.tree(data, [], "en", "one"), {"ref-1": "a.pdf", "ref-2": "b.png"}, "Not provided", data
+    )
+    assert sections[0].rows[0].answer == ("a.pdf", "b.png")
+    empty = wizard.summary(form.tree({}, [], "en", "one"), {}, "Not provided", {})
+    assert empty[0].rows[0].answer == ("Not provided",)
