@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import django_stubs_ext
@@ -27,6 +28,20 @@ ENVIRONMENT = os.environ.get("CIVICFLOW_ENV", "production")
 if ENVIRONMENT not in {"production", "development"}:
     raise ImproperlyConfigured(f"CIVICFLOW_ENV must be 'production' or 'development', not {ENVIRONMENT!r}")
 PRODUCTION = ENVIRONMENT == "production"
+
+
+def _number(name: str, default: float, *, kind: type[int] | type[float] = int, least: float = 0) -> Any:
+    """A whole (or decimal) number from the environment, at least ``least``: one clear line if not."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return kind(default)
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a {'whole ' if kind is int else ''}number, not {text!r}") from None
+    if value < least:
+        raise ImproperlyConfigured(f"{name} must be at least {least:g}, not {text!r}")
+    return value
 
 
 def _flag(name: str, default: bool = False) -> bool:
@@ -120,7 +135,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'civicflow.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=_number("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
@@ -199,7 +214,7 @@ if PRODUCTION:
     SECURE_SSL_REDIRECT = _flag("SECURE_SSL_REDIRECT", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _flag("BEHIND_TLS_PROXY", True) else None
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_SECONDS = _number("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = _flag("SECURE_HSTS_PRELOAD", False)
     if not SECURE_HSTS_PRELOAD:
@@ -216,7 +231,7 @@ _EMAIL_BACKEND = os.environ.get(
 )
 _SMTP_OPTIONS = {
     "host": os.environ.get("EMAIL_HOST", "localhost"),
-    "port": int(os.environ.get("EMAIL_PORT", "25")),
+    "port": _number("EMAIL_PORT", 25, least=1),
     "username": os.environ.get("EMAIL_HOST_USER", ""),
     "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
     "use_tls": _flag("EMAIL_USE_TLS"),
@@ -242,10 +257,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # empty = no virus scan), seconds to wait for it, and the largest file any form may take.
 # An unfinished application left alone this long ends its browser session (shared computers);
 # the answers stay saved in the draft, and a warning with "Continue" comes two minutes before.
-CIVICFLOW_FORM_IDLE_SECONDS = int(os.environ.get("CIVICFLOW_FORM_IDLE_SECONDS", str(30 * 60)))
+CIVICFLOW_FORM_IDLE_SECONDS = _number("CIVICFLOW_FORM_IDLE_SECONDS", 30 * 60, least=60)
 CLAMAV_ADDRESS = os.environ.get("CLAMAV_ADDRESS", "")
-CLAMAV_TIMEOUT = float(os.environ.get("CLAMAV_TIMEOUT", "10"))
-CIVICFLOW_UPLOAD_MAX_BYTES = int(os.environ.get("CIVICFLOW_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+CLAMAV_TIMEOUT = _number("CLAMAV_TIMEOUT", 10, kind=float, least=0.1)
+CIVICFLOW_UPLOAD_MAX_BYTES = _number("CIVICFLOW_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, least=1)
 FILE_UPLOAD_PERMISSIONS = 0o600  # stored documents readable by the service account only
 
 REST_FRAMEWORK = {

@@ -77,6 +77,11 @@ def test_development_generates_a_secret_key_once_and_keeps_it(tmp_path):
     [
         ("CIVICFLOW_ENV", "staging", "CIVICFLOW_ENV must be 'production' or 'development'"),
         ("DEBUG", "maybe", "DEBUG must be 1/0"),
+        ("CIVICFLOW_FORM_IDLE_SECONDS", "half an hour", "CIVICFLOW_FORM_IDLE_SECONDS must be a whole number"),
+        ("CIVICFLOW_FORM_IDLE_SECONDS", "0", "CIVICFLOW_FORM_IDLE_SECONDS must be at least 60"),
+        ("CLAMAV_TIMEOUT", "soon", "CLAMAV_TIMEOUT must be a number"),
+        ("CIVICFLOW_UPLOAD_MAX_BYTES", "5MB", "CIVICFLOW_UPLOAD_MAX_BYTES must be a whole number"),
+        ("EMAIL_PORT", "smtp", "EMAIL_PORT must be a whole number"),
     ],
 )
 def test_a_wrong_setting_gets_one_clear_line(tmp_path, name, value, words):
