@@ -194,7 +194,10 @@ def begin(request: HttpRequest, slug: str) -> HttpResponse:
         program = selectors.program_open(slug)
     except Program.DoesNotExist:
         raise Http404("no such program") from None
-    draft = services.draft_start(program=program, user=request.user)
+    try:
+        draft = services.draft_start(program=program, user=request.user)
+    except services.ServiceError as refusal:
+        return render(request, "workflows/apply/problem.html", {"message": refusal.message}, status=403)
     _remember(request, draft)
     _touch(request)
     return HttpResponseRedirect(_where_to_continue(draft), status=303)

@@ -494,3 +494,20 @@ def test_only_the_programs_own_staff_apply_for_someone_and_only_on_its_channels(
         reverse("assisted_start"), {"program": "library-card", "channel": "counter", "name": "Wei"}
     )
     assert at_counter.status_code == 303
+
+
+def test_a_program_not_taking_online_applications_says_so(client, library_card, tmp_path):
+    import shutil
+
+    from tests.conftest import DEFINITIONS
+    from workflows import programs, services
+
+    folder = tmp_path / "library-card"
+    shutil.copytree(DEFINITIONS / "library-card", folder)
+    program_file = folder / "program.yaml"
+    program_file.write_text(program_file.read_text() + "channels: [counter, paper]\n")
+    services.definition_publish(files=programs.read_folder(folder), folder=str(folder))
+    refused = client.post(reverse("apply_begin", args=["library-card"]))
+    assert refused.status_code == 403
+    assert "This program does not take applications online." in refused.text
+    assert Draft.objects.count() == 0
