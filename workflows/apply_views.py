@@ -154,12 +154,16 @@ def _draft_context(request: HttpRequest, draft: Draft, ready: programs.Loaded) -
 # --------------------------------------------------------------------------- start
 
 
-@require_GET
-def start(request: HttpRequest, slug: str) -> HttpResponse:
+def _open_program(slug: str) -> Program:
     try:
-        program = selectors.program_open(slug)
+        return selectors.program_open(slug)
     except Program.DoesNotExist:
         raise Http404("no such program") from None
+
+
+@require_GET
+def start(request: HttpRequest, slug: str) -> HttpResponse:
+    program = _open_program(slug)
     mine = Q(public_id__in=request.session.get(SESSION_DRAFTS, []))
     if request.user.is_authenticated:
         mine |= Q(owner=request.user)  # a signed-in citizen's drafts follow them to any device
@@ -190,10 +194,7 @@ def _where_to_continue(draft: Draft) -> str:
 
 @require_POST
 def begin(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        program = selectors.program_open(slug)
-    except Program.DoesNotExist:
-        raise Http404("no such program") from None
+    program = _open_program(slug)
     try:
         draft = services.draft_start(program=program, user=request.user)
     except services.ServiceError as refusal:
@@ -527,12 +528,16 @@ def check(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpRes
     first = form.pages(draft.data)[0]
     tree = form.tree(draft.data, errors, lang, first)
     sections = wizard.summary(tree, _uploads_named(draft), _("Not provided"), draft.data)
-    problems = []
-    for node in tree.pages:
-        for field in wizard.field_errors(node):
-            problems.append({"text": field.error, "page": node.id, "anchor": field.html_id})
+    problems = [
+        {
+            "error": field.error,
+            "href": reverse("apply_page", args=[draft.public_id, node.id]) + f"?return=check#{field.html_id}",
+        }
+        for node in tree.pages
+        for field in wizard.field_errors(node)
+    ]
     context = _draft_context(request, draft, ready)
-    context.update({"sections": sections, "problems": problems})
+    context.update({"sections": sections, "errors": problems})
     return render(request, "workflows/apply/check.html", context, status=422 if errors else 200)
 
 
@@ -544,12 +549,12 @@ def check(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpRes
 def saved(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpResponse:
     context = _draft_context(request, draft, ready)
     suggested = draft.email or _answer_email(draft)
-    context.update({"email": suggested, "error": "", "sent_to": "", "continue_url": _where_to_continue(draft)})
+    context.update({"email": suggested, "errors": [], "sent_to": "", "continue_url": _where_to_continue(draft)})
     if request.method == "POST":
         email = request.POST.get("email", "").strip()
         forms_error = _email_problem(email)
         if forms_error:
-            context.update({"email": email, "error": forms_error})
+            context.update({"email": email, "errors": [{"error": forms_error, "html_id": "resume-email"}]})
             return render(request, "workflows/apply/saved.html", context, status=422)
         _send_resume_link(request, draft, email)
         context["sent_to"] = email
@@ -711,5 +716,7 @@ def assisted_start(request: HttpRequest) -> HttpResponse:
             else:
                 _remember(request, draft)
                 return HttpResponseRedirect(_where_to_continue(draft), status=303)
-    context = {"programs": choices, "channels": channels, "values": values, "errors": errors}
+    anchors = {"program": "assisted-program", "channel": "assisted-channel-counter", "name": "assisted-name"}
+    summary = [{"error": errors[key], "html_id": anchors[key]} for key in anchors if key in errors]
+    context = {"programs": choices, "channels": channels, "values": values, "errors": summary, "field_errors": errors}
     return render(request, "workflows/apply/assisted_start.html", context, status=422 if errors else 200)
