@@ -270,3 +270,15 @@ def test_a_long_form_is_walked_from_a_task_list(any_page: Page, live_server, lib
     expect(page.locator(".task-list__item", has_text="About you")).to_contain_text("Completed")
     expect(page.get_by_role("link", name="Where you live")).to_be_visible()
     check_page(page, "task list with a completed section")
+
+
+def test_changing_language_keeps_what_was_typed(page: Page, live_server, library_card):
+    page.goto(f"{live_server.url}/programs/library-card/")
+    page.get_by_role("button", name="Start now").click()
+    page.get_by_label("Full name").fill("Ana Lima")
+    page.get_by_label("Language").select_option("zh-hans")
+    page.get_by_role("button", name="Change").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("关于您")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.get_by_label("全名")).to_have_value("Ana Lima")
+    assert_accessible(page, context="question page in Chinese")

@@ -180,11 +180,29 @@
     button.addEventListener("click", function () { window.print(); });
   }
 
+  /* Changing language reloads the page: what was typed on it is saved first. */
+  function saveBeforeLanguageChange(form) {
+    var switcher = document.querySelector("form.language-switch");
+    if (!switcher) return;
+    switcher.addEventListener("submit", function (event) {
+      event.preventDefault();
+      inTurn(function () {
+        return fetch(form.getAttribute("action") || window.location.href, {
+          method: "POST",
+          body: formData(form, "save"),
+          credentials: "same-origin",
+          headers: { "X-Requested-With": "fetch" }
+        });
+      }).catch(function () {}).then(function () { switcher.submit(); });
+    });
+  }
+
   errorSummary();
   var wizard = document.querySelector("form.wizard");
   if (wizard) {
     liveFields(wizard);
     saveInPlace(wizard);
+    saveBeforeLanguageChange(wizard);
   }
   timeout.restart();
   submitOnce();
