@@ -131,7 +131,13 @@ class Task(models.Model):
 
 
 class CaseEvent(models.Model):
-    """The case's history, one row per transition. Append-only."""
+    """The case's history, one row per transition. Append-only, and hash-chained.
+
+    Every row carries the hash of the row written before it (across all cases) and its own
+    hash over its contents and that link, so a changed, removed or inserted row breaks the
+    chain where it happened (``civicflow audit verify``). On PostgreSQL a trigger also refuses
+    UPDATE and DELETE. Rows are written only by ``workflows.audit.record``.
+    """
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField()
@@ -140,6 +146,10 @@ class CaseEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     detail = models.JSONField(default=dict)
+    previous_hash = models.CharField(
+        max_length=64, blank=True, help_text="the hash of the row before; empty for the first"
+    )
+    hash = models.CharField(max_length=64, blank=True, help_text="sha256 of this row's contents and previous_hash")
 
     class Meta:
         indexes = [models.Index(fields=["case", "at"], name="event_case_at")]
@@ -211,3 +221,14 @@ class Upload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.public_id})"
+
+
+class AuditHead(models.Model):
+    """The end of the history's hash chain: one row, locked while an event is appended, so
+    events are chained one after another even when many cases change at once."""
+
+    last_hash = models.CharField(max_length=64, blank=True)
+    events = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"audit head after {self.events} event(s)"

@@ -20,8 +20,8 @@ from django.utils import timezone
 
 import engine
 import forms
-from workflows import programs, uploads
-from workflows.models import Case, CaseEvent, DefinitionVersion, Draft, Program, ReferenceCounter, Task, Upload
+from workflows import audit, programs, uploads
+from workflows.models import Case, DefinitionVersion, Draft, Program, ReferenceCounter, Task, Upload
 from workflows.roles import Actor, roles_of
 
 
@@ -157,7 +157,7 @@ def case_submit(
             submitted_at=now,
         )
         detail = {"channel": channel, **({"on_behalf_of": on_behalf_of} if on_behalf_of else {})}
-        CaseEvent.objects.create(case=case, at=now, kind="submitted", actor=actor, detail=detail)
+        audit.record(case=case, at=now, kind="submitted", actor=actor, detail=detail)
         _apply(case, effects, actor=actor, now=now)
     return case
 
@@ -477,15 +477,11 @@ def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now:
                 case.outcome = outcome
                 case.closed_at = now
             case engine.RecordAudit(kind=kind, detail=detail):
-                CaseEvent.objects.create(case=case, at=now, kind=kind, actor=actor, detail=_jsonable(detail))
+                audit.record(case=case, at=now, kind=kind, actor=actor, detail=_jsonable(detail))
             case engine.SendNotice() | engine.StartTimer() | engine.CancelTimer() | engine.CallWebhook():
-                CaseEvent.objects.create(
-                    case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect))
-                )
+                audit.record(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
             case engine.SetCaseStatus() | engine.SetPriority() | engine.SuspendTask():
-                CaseEvent.objects.create(
-                    case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect))
-                )
+                audit.record(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
     case.save()
 
 
