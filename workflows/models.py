@@ -232,3 +232,30 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head after {self.events} event(s)"
+
+
+class Timer(models.Model):
+    """A moment the engine asked to be woken at (a wait's deadline, a reminder, a due date).
+
+    Workers fire due timers one case at a time under the case's row lock; a fired or
+    cancelled timer is never fired again, and the engine ignores a late one anyway.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        FIRED = "fired", "Fired"
+        CANCELLED = "cancelled", "Cancelled"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timers")
+    timer = models.PositiveIntegerField(help_text="the engine's timer number within the case")
+    purpose = models.CharField(max_length=32)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "timer"], name="one_row_per_engine_timer")]
+        indexes = [models.Index(fields=["status", "due_at"], name="timer_due")]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference} timer {self.timer} ({self.purpose}) at {self.due_at:%Y-%m-%d %H:%M}"

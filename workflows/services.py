@@ -21,7 +21,7 @@ from django.utils import timezone
 import engine
 import forms
 from workflows import audit, programs, uploads
-from workflows.models import Case, DefinitionVersion, Draft, Program, ReferenceCounter, Task, Upload
+from workflows.models import Case, DefinitionVersion, Draft, Program, ReferenceCounter, Task, Timer, Upload
 from workflows.roles import Actor, roles_of
 
 
@@ -395,6 +395,49 @@ def _lock_task(task_id: int, user: Actor) -> tuple[Task, User]:
     return task, user
 
 
+# ------------------------------------------------------------------ timers
+
+
+def timers_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Ids of pending timers whose time has come, earliest first (not locked: see ``timer_fire``)."""
+    cutoff = now or timezone.now()
+    due = Timer.objects.filter(status=Timer.Status.PENDING, due_at__lte=cutoff).order_by("due_at", "pk")
+    return list(due.values_list("pk", flat=True)[:limit])
+
+
+def timer_fire(*, timer_id: int, now: datetime | None = None) -> bool:
+    """Fire one timer, exactly once: True if this call fired it.
+
+    The case row is locked first, as every other service does (so a worker and a caseworker
+    never wait on each other in opposite orders); then the timer is re-read. A timer another
+    worker fired, or that a completed task cancelled meanwhile, is left alone.
+    """
+    with transaction.atomic():
+        case_id = Timer.objects.filter(pk=timer_id).values_list("case_id", flat=True).first()
+        if case_id is None:
+            return False
+        case = Case.objects.select_for_update().select_related("version").get(pk=case_id)
+        timer = Timer.objects.get(pk=timer_id)
+        moment = now or timezone.now()
+        if timer.status != Timer.Status.PENDING or timer.due_at > moment:
+            return False
+        definition = programs.stored_definition(case.version.files, case.version.content_hash)
+        state, effects = engine.step(
+            definition, engine.CaseState.from_json(case.state), engine.TimerFired(timer.timer), moment
+        )
+        timer.status = Timer.Status.FIRED
+        timer.fired_at = moment
+        timer.save(update_fields=["status", "fired_at"])
+        case.state = state.to_json()
+        _apply(case, effects, actor=None, now=moment)
+    return True
+
+
+def timers_run_due(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Fire every due timer (up to ``limit``); returns how many this call fired."""
+    return sum(timer_fire(timer_id=timer_id, now=now) for timer_id in timers_due(now=now, limit=limit))
+
+
 def _user_named(username: str | None) -> User | None:
     return User.objects.filter(username=username).first() if username else None
 
@@ -478,7 +521,15 @@ def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now:
                 case.closed_at = now
             case engine.RecordAudit(kind=kind, detail=detail):
                 audit.record(case=case, at=now, kind=kind, actor=actor, detail=_jsonable(detail))
-            case engine.SendNotice() | engine.StartTimer() | engine.CancelTimer() | engine.CallWebhook():
+            case engine.StartTimer(timer=number, at=due_at, purpose=purpose):
+                Timer.objects.create(case=case, timer=number, purpose=purpose, due_at=due_at)
+                audit.record(case=case, at=now, kind="start_timer", actor=actor, detail=_jsonable(vars(effect)))
+            case engine.CancelTimer(timer=number):
+                Timer.objects.filter(case=case, timer=number, status=Timer.Status.PENDING).update(
+                    status=Timer.Status.CANCELLED
+                )
+                audit.record(case=case, at=now, kind="cancel_timer", actor=actor, detail=_jsonable(vars(effect)))
+            case engine.SendNotice() | engine.CallWebhook():
                 audit.record(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
             case engine.SetCaseStatus() | engine.SetPriority() | engine.SuspendTask():
                 audit.record(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
