@@ -259,3 +259,35 @@ class Timer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case.reference} timer {self.timer} ({self.purpose}) at {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class Submission(models.Model):
+    """What arrived, exactly as accepted, with the key that makes a retry harmless.
+
+    A sender (a partner system, a browser resubmitting) may name an idempotency key; the same
+    key for the same program always answers with the first submission's case, never a second
+    one. The database's unique constraint, not the code, guarantees that under concurrency.
+    """
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="submissions")
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    data = models.JSONField(help_text="the answers as accepted (hidden ones cleared)")
+    channel = models.CharField(max_length=16, choices=Case.Channel.choices)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    on_behalf_of = models.CharField(max_length=200, blank=True)
+    received_at = models.DateTimeField()
+    case = models.OneToOneField(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="submission")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="one_submission_per_idempotency_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"submission {self.pk} to {self.program.slug}"

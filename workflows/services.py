@@ -21,7 +21,17 @@ from django.utils import timezone
 import engine
 import forms
 from workflows import audit, programs, uploads
-from workflows.models import Case, DefinitionVersion, Draft, Program, ReferenceCounter, Task, Timer, Upload
+from workflows.models import (
+    Case,
+    DefinitionVersion,
+    Draft,
+    Program,
+    ReferenceCounter,
+    Submission,
+    Task,
+    Timer,
+    Upload,
+)
 from workflows.roles import Actor, roles_of
 
 
@@ -126,11 +136,14 @@ def case_submit(
     channel: str = Case.Channel.ONLINE,
     on_behalf_of: str = "",
     language: str = "en",
+    idempotency_key: str | None = None,
 ) -> Case:
     """Validate the answers and open a case on the program's current version.
 
     Hidden answers are cleared and computed ones worked out on the server first, exactly as
-    the web form does, so every channel submits the same way.
+    the web form does, so every channel submits the same way. With an ``idempotency_key``,
+    a repeat of the same submission returns the case the first one opened (``Conflict`` if
+    the key was used for different answers); the database's unique constraint decides races.
     """
     version = program.current_version
     if version is None:
@@ -138,13 +151,58 @@ def case_submit(
     ready = programs.loaded(version.files, version.content_hash)
     definition = ready.definition
     data = ready.pages.clean(data)
+    key = idempotency_key or None
+    if key is not None:
+        earlier = _submitted_with(program, key, data)
+        if earlier is not None:
+            return earlier
     errors = ready.form.validate(data, language=language)
     if errors:
         raise InvalidSubmission(errors)
     now = timezone.now()
     state, effects = engine.step(definition, engine.new_state(definition), engine.Submitted(data), now)
     actor = user if user.is_authenticated else None
+    try:
+        return _open_case(program, version, data, state, effects, actor, channel, on_behalf_of, key, now)
+    except IntegrityError:
+        earlier = _submitted_with(program, key, data) if key is not None else None
+        if earlier is None:
+            raise
+        return earlier  # a concurrent request with the same key won the race
+
+
+def _submitted_with(program: Program, key: str, data: dict[str, Any]) -> Case | None:
+    submission = Submission.objects.select_related("case").filter(program=program, idempotency_key=key).first()
+    if submission is None or submission.case is None:
+        return None
+    if submission.data != data:
+        raise Conflict("this idempotency key was already used for different answers")
+    return submission.case
+
+
+def _open_case(
+    program: Program,
+    version: DefinitionVersion,
+    data: dict[str, Any],
+    state: engine.CaseState,
+    effects: list[engine.Effect],
+    actor: User | None,
+    channel: str,
+    on_behalf_of: str,
+    key: str | None,
+    now: datetime,
+) -> Case:
     with transaction.atomic():
+        # The submission row first: its unique key is taken before any other work is done.
+        submission = Submission.objects.create(
+            program=program,
+            idempotency_key=key,
+            data=data,
+            channel=channel,
+            submitted_by=actor,
+            on_behalf_of=on_behalf_of,
+            received_at=now,
+        )
         case = Case.objects.create(
             reference=_next_reference(program, timezone.localdate(now).year),
             program=program,
@@ -156,6 +214,8 @@ def case_submit(
             on_behalf_of=on_behalf_of,
             submitted_at=now,
         )
+        submission.case = case
+        submission.save(update_fields=["case"])
         detail = {"channel": channel, **({"on_behalf_of": on_behalf_of} if on_behalf_of else {})}
         audit.record(case=case, at=now, kind="submitted", actor=actor, detail=detail)
         _apply(case, effects, actor=actor, now=now)
@@ -258,6 +318,7 @@ def draft_submit(*, draft_id: int, user: Actor, language: str = "en") -> Case:
             channel=draft.channel,
             on_behalf_of=draft.on_behalf_of,
             language=language,
+            idempotency_key=f"draft:{draft.public_id}",
         )
         draft.case = case
         draft.submitted_at = case.submitted_at
