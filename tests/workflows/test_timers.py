@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 from datetime import timedelta
@@ -11,6 +12,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -108,3 +110,23 @@ def test_two_workers_fire_each_of_many_due_timers_exactly_once(program_with_a_wa
     assert Timer.objects.filter(status="fired").count() == len(cases)
     assert CaseEvent.objects.filter(kind="timer_fired").count() == len(cases)
     assert Task.objects.filter(status="open", step="review").count() == len(cases)
+
+
+def test_the_orphan_check_finds_a_case_whose_task_or_timer_is_gone(program_with_a_wait):
+    at_review = submit(program_with_a_wait)
+    services.timers_run_due(now=timezone.now() + timedelta(days=2))  # past its wait: a review task
+    waiting = submit(program_with_a_wait)
+    out = StringIO()
+    call_command("audit", "orphans", stdout=out)
+    assert "every running case waits on something that is there" in out.getvalue()
+
+    Timer.objects.filter(case=waiting).delete()  # as if the write had been lost
+    Task.objects.filter(case=at_review).delete()
+    err = StringIO()
+    with pytest.raises(CommandError, match="2 problem"):
+        call_command("audit", "orphans", stderr=err)
+    lines = err.getvalue().splitlines()
+    assert any(
+        re.fullmatch(rf"{waiting.reference}: timer \d+ \(wait\) has no pending timer row", line) for line in lines
+    )
+    assert any(re.fullmatch(rf"{at_review.reference}: token \d+ at 'review' has no open task", line) for line in lines)
