@@ -291,3 +291,18 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return f"submission {self.pk} to {self.program.slug}"
+
+
+class Note(models.Model):
+    """An internal note on a case by staff: never shown to the applicant."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    written_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "written_at"], name="note_case_time")]
+
+    def __str__(self) -> str:
+        return f"note on {self.case.reference} by {self.author}"

@@ -25,6 +25,7 @@ from workflows.models import (
     Case,
     DefinitionVersion,
     Draft,
+    Note,
     Program,
     ReferenceCounter,
     Submission,
@@ -454,6 +455,36 @@ def _lock_task(task_id: int, user: Actor) -> tuple[Task, User]:
     if isinstance(user, AnonymousUser) or task.role not in roles_of(user):
         raise NotAllowed(f"only a {task.role.replace('_', ' ')} can act on this task")
     return task, user
+
+
+# ------------------------------------------------------------------ notes
+
+NOTE_MAX_CHARS = 10_000
+
+
+def case_add_note(*, task_id: int, user: Actor, text: str) -> Note:
+    """An internal note on the task's case, by staff who hold the task's role (open or done).
+
+    The note and its history event are written together under the case lock; the applicant
+    never sees either.
+    """
+    words = text.strip()
+    if not words:
+        raise ServiceError("write the note before adding it")
+    if len(words) > NOTE_MAX_CHARS:
+        raise ServiceError(f"a note can be at most {NOTE_MAX_CHARS:,} characters; this one has {len(words):,}")
+    with transaction.atomic():
+        case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
+        if case_id is None:
+            raise Task.DoesNotExist(task_id)
+        case = Case.objects.select_for_update().get(pk=case_id)
+        task = Task.objects.get(pk=task_id)
+        if isinstance(user, AnonymousUser) or task.role not in roles_of(user):
+            raise NotAllowed(f"only a {task.role.replace('_', ' ')} can add notes to this case")
+        now = timezone.now()
+        note = Note.objects.create(case=case, author=user, text=words, written_at=now)
+        audit.record(case=case, at=now, kind="note_added", actor=user, detail={"note": note.pk})
+    return note
 
 
 # ------------------------------------------------------------------ timers

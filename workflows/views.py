@@ -66,6 +66,7 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         "program_title": localized(task.case.program.title, lang),
         "sections": sections,
         "documents": list(task.case.uploads.order_by("uploaded_at")),
+        "notes": list(task.case.notes.select_related("author").order_by("written_at", "pk")),
         "outcomes": [{"name": name, "label": name.replace("_", " ").capitalize()} for name in _outcomes_of(step)],
         "mine": task.assignee_id == request.user.pk,
         "open": task.status == Task.Status.OPEN,
@@ -96,7 +97,10 @@ def _act_on_task(request: HttpRequest, task: Task) -> HttpResponse:
     action = request.POST.get("action", "")
     here = reverse("task", args=[task.pk])
     try:
-        if action == "claim":
+        if action == "note":
+            services.case_add_note(task_id=task.pk, user=request.user, text=request.POST.get("text", ""))
+            messages.success(request, _("Note added."))
+        elif action == "claim":
             services.task_claim(task_id=task.pk, user=request.user)
             messages.success(request, "The task is assigned to you.")
         elif action == "release":
