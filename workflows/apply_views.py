@@ -28,18 +28,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 import forms
 from engine import localized
+from engine.runtime import value_at
 from workflows import programs, selectors, services, uploads, wizard
 from workflows.models import Case, Draft, Program, Upload
 from workflows.roles import roles_of
+from workflows.views import language_of
 
 SESSION_DRAFTS = "civicflow.drafts"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _lang(request: HttpRequest) -> str:
-    return getattr(request, "LANGUAGE_CODE", "en")
 
 
 def _idle_seconds() -> int:
@@ -110,7 +108,7 @@ def _open(request: HttpRequest, public_id: Any, *, touch: bool = True) -> tuple[
 
 
 def _program_context(request: HttpRequest, program: Program, ready: programs.Loaded | None = None) -> dict[str, Any]:
-    lang = _lang(request)
+    lang = language_of(request)
     if ready is None:
         version = program.current_version
         if version is None:
@@ -211,7 +209,7 @@ def tasks(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpRes
     form = ready.pages
     if not form.task_list:
         return HttpResponseRedirect(_where_to_continue(draft))
-    lang = _lang(request)
+    lang = language_of(request)
     tree = form.tree(draft.data, [], lang, form.pages(draft.data)[0])
     titles = {node.id: node.title for node in tree.pages}
     states = form.sections(draft.data, form.errors(draft.data, lang), draft.pages_done)
@@ -242,7 +240,7 @@ def page(request: HttpRequest, draft: Draft, ready: programs.Loaded, page_id: st
         raise Http404("no such page")
     returning = request.GET.get("return") == "check" or request.POST.get("return") == "check"
     if form.task_list and not returning:
-        states = dict(form.sections(draft.data, form.errors(draft.data, _lang(request)), draft.pages_done))
+        states = dict(form.sections(draft.data, form.errors(draft.data, language_of(request)), draft.pages_done))
         if states.get(page_id) == "cannot_start":
             return HttpResponseRedirect(reverse("apply_tasks", args=[draft.public_id]))
     if request.method == "GET":
@@ -254,14 +252,28 @@ def _answer(
     request: HttpRequest, draft: Draft, ready: programs.Loaded, page_id: str, *, returning: bool
 ) -> HttpResponse:
     form = ready.pages
-    lang = _lang(request)
+    lang = language_of(request)
     action = request.POST.get("action", "continue")
     data = form.read_page(page_id, request.POST, draft.data, keep_blank_items=action.startswith("add:"))
     upload_errors = _take_uploads(request, draft, form, page_id, data, action)
     _change_repeats(form, page_id, data, action)
-    shown_before = set(filter(None, request.POST.get("_shown", "").split(",")))
+    # A page is done when Continue finds nothing to fix on it: worked out before the one save.
+    all_errors: list[forms.FieldError] = []
+    appeared: set[str] = set()
+    page_errors: list[forms.FieldError] = []
+    still_shown = False
+    # Anything but the named actions is Continue (Enter in a field, an unknown value).
+    continuing = action not in ("save", "back") and not action.startswith(("add:", "remove:", "remove-file:"))
+    if continuing and not upload_errors:
+        answers = form.clean(data)
+        still_shown = page_id in form.pages(answers)
+        if still_shown:
+            appeared = _appeared(form, page_id, answers, request.POST)
+            all_errors = form.errors(answers, lang)
+            page_errors = form.page_errors(page_id, all_errors)
+    done = continuing and still_shown and not appeared and not page_errors
     try:
-        draft = services.draft_save(draft=draft, data=data, page=page_id)
+        draft = services.draft_save(draft=draft, data=data, page=page_id, done=done)
     except services.ServiceError:
         return HttpResponseRedirect(reverse("apply_page", args=[draft.public_id, page_id]), status=303)
     data = draft.data
@@ -283,18 +295,13 @@ def _answer(
         return HttpResponseRedirect(here, status=303)
     if page_id not in form.pages(data):
         return HttpResponseRedirect(reverse("apply_check", args=[draft.public_id]), status=303)
-    on_page = {field.name for field in form.fields_on(page_id)} & form.visible(data)
-    appeared = on_page - shown_before if "_shown" in request.POST else set()
     if upload_errors or appeared:
         notice = _("We have added questions to this page because of your answers.") if appeared else ""
         return _draw(request, draft, ready, page_id, data, upload_errors, returning=returning, notice=notice)
-    errors = form.page_errors(page_id, form.errors(data, lang))
-    if errors:
-        return _draw(request, draft, ready, page_id, data, errors, returning=returning)
-    draft = services.draft_save(draft=draft, data=data, page=page_id, done=True)
+    if page_errors:
+        return _draw(request, draft, ready, page_id, data, page_errors, returning=returning)
     if form.task_list and not returning:
         return HttpResponseRedirect(reverse("apply_tasks", args=[draft.public_id]), status=303)
-    all_errors = form.errors(data, lang)
     if returning and draft.reviewed:
         pending = _next_with_errors(form, data, page_id, all_errors)
         if pending is None:
@@ -308,6 +315,15 @@ def _answer(
     return HttpResponseRedirect(reverse("apply_page", args=[draft.public_id, following]), status=303)
 
 
+def _appeared(form: wizard.Form, page_id: str, answers: dict[str, Any], post: Any) -> set[str]:
+    """Questions of this page that the answers revealed but the page, as drawn, did not show."""
+    if "_shown" not in post:
+        return set()
+    shown_before = set(filter(None, post.get("_shown", "").split(",")))
+    on_page = {field.name for field in form.fields_on(page_id)} & form.visible(answers)
+    return on_page - shown_before
+
+
 def _next_with_errors(
     form: wizard.Form, data: dict[str, Any], after: str, errors: list[forms.FieldError]
 ) -> str | None:
@@ -315,7 +331,7 @@ def _next_with_errors(
     opened, or one with problems), or None to go back to check answers."""
     shown = form.pages(data)
     for page_id in shown[shown.index(after) + 1 :] if after in shown else shown:
-        unanswered = all(wizard.value_of(data, field.name) in (None, "", [], {}) for field in form.fields_on(page_id))
+        unanswered = all(value_at(data, field.name) in (None, "", [], {}) for field in form.fields_on(page_id))
         if unanswered or form.page_errors(page_id, errors):
             return page_id
     return None
@@ -326,7 +342,7 @@ def _change_repeats(form: wizard.Form, page_id: str, data: dict[str, Any], actio
     verb, _sep, name = action.partition(":")
     repeats = {field.name for field in form.fields_on(page_id) if field.widget == "repeat"}
     if verb == "add" and name in repeats:
-        items = wizard.value_of(data, name)
+        items = value_at(data, name)
         items = items if isinstance(items, list) else []
         node = forms.ui.schema_at(form.schema, name) or {}
         limit = node.get("maxItems")
@@ -360,7 +376,7 @@ def _take_uploads(
     for field in form.fields_on(page_id):
         if field.widget != "file":
             continue
-        current = wizard.value_of(draft.data, field.name)
+        current = value_at(draft.data, field.name)
         node = forms.ui.schema_at(form.schema, field.name) or {}
         many = isinstance(current, list) or node.get("type") == "array"
         refs: list[str] = (
@@ -412,7 +428,7 @@ def _draw(
     notice: str = "",
 ) -> HttpResponse:
     form = ready.pages
-    tree = form.tree(data, errors, _lang(request), page_id)
+    tree = form.tree(data, errors, language_of(request), page_id)
     context = _draft_context(request, draft, ready)
     context.update(_page_context(draft, form, tree, data, returning=returning))
     context["notice"] = notice
@@ -431,7 +447,7 @@ def _page_context(
             continue
         node = forms.ui.schema_at(form.schema, field.name) or {}
         rules = uploads.accept_and_limits(node)
-        refs = _as_list(wizard.value_of(data, field.name))
+        refs = _as_list(value_at(data, field.name))
         file_fields[field.name] = {
             "files": [{"ref": ref, "name": file_names.get(ref, ref)} for ref in refs],
             "accept": ",".join(rules.accept),
@@ -440,7 +456,10 @@ def _page_context(
     return {
         "tree": tree,
         "page": current,
-        "errors": wizard.field_errors(current) + [_Unplaced(text) for text in tree.unplaced_errors],
+        "errors": [
+            *wizard.field_errors(current),
+            *({"error": text, "html_id": "main"} for text in tree.unplaced_errors),
+        ],
         "steps": []
         if form.task_list
         else [{"title": node.title, "current": node.id == current.id} for node in tree.pages],
@@ -450,14 +469,6 @@ def _page_context(
         "file_fields": file_fields,
         "multipart": bool(file_fields),
     }
-
-
-class _Unplaced:
-    """An error that matches no question on the page (still listed in the summary)."""
-
-    def __init__(self, text: str) -> None:
-        self.error = text
-        self.html_id = "main"
 
 
 def _as_list(value: object) -> list[str]:
@@ -486,7 +497,7 @@ def page_fields(request: HttpRequest, public_id: Any, page_id: str) -> HttpRespo
     data = form.read_page(page_id, request.POST, draft.data, keep_blank_items=True)
     _change_repeats(form, page_id, data, action)
     data = form.clean(data)
-    tree = form.tree(data, [], _lang(request), page_id)
+    tree = form.tree(data, [], language_of(request), page_id)
     context = _draft_context(request, draft, ready)
     context.update(_page_context(draft, form, tree, data, returning=False))
     html = render_to_string("workflows/apply/fields.html", context, request=request)
@@ -508,7 +519,7 @@ def keepalive(request: HttpRequest) -> JsonResponse:
 @_with_draft
 def check(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpResponse:
     form = ready.pages
-    lang = _lang(request)
+    lang = language_of(request)
     errors: list[forms.FieldError] = []
     if request.method == "POST":
         try:
@@ -671,7 +682,7 @@ def receipt(request: HttpRequest, public_id: Any) -> HttpResponse:
     if draft is not None and _holds(request, draft):
         ready = programs.loaded(case.version.files, case.version.content_hash)
         form = ready.pages
-        tree = form.tree(case.data, [], _lang(request), form.pages(case.data)[0])
+        tree = form.tree(case.data, [], language_of(request), form.pages(case.data)[0])
         context["sections"] = wizard.summary(tree, _uploads_named(draft), _("Not provided"), case.data)
     return render(request, "workflows/apply/receipt.html", context)
 
@@ -685,7 +696,7 @@ def assisted_start(request: HttpRequest) -> HttpResponse:
     """A caseworker fills the citizen's form for them at the counter, by phone or from paper."""
     if not roles_of(request.user):
         raise PermissionDenied
-    lang = _lang(request)
+    lang = language_of(request)
     held = roles_of(request.user)
     choices = []
     for program in selectors.programs_open():

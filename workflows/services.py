@@ -443,17 +443,22 @@ def _step(task: Task, staff: User, event: engine.Event) -> None:
 
 
 def _lock_task(task_id: int, user: Actor) -> tuple[Task, User]:
-    """Lock the task's case row, then read the task as it is now and check the user's role."""
+    """Lock the task's case row, then read the task as it is now; it must be open, the user must hold its role."""
+    return _lock_case_of_task(task_id, user, doing="act on this task", must_be_open=True)
+
+
+def _lock_case_of_task(task_id: int, user: Actor, *, doing: str, must_be_open: bool = False) -> tuple[Task, User]:
+    """Lock the case row of a task, then read the task as it is now and check the user's role."""
     case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
     if case_id is None:
         raise Task.DoesNotExist(task_id)
     Case.objects.select_for_update().filter(pk=case_id).get()
     task = Task.objects.select_related("case", "case__version").get(pk=task_id)
-    if task.status != Task.Status.OPEN:
+    if must_be_open and task.status != Task.Status.OPEN:
         raise Conflict("this task has already been completed")
     # Roles are re-read now: a role revoked since the page was drawn no longer counts.
     if isinstance(user, AnonymousUser) or task.role not in roles_of(user):
-        raise NotAllowed(f"only a {task.role.replace('_', ' ')} can act on this task")
+        raise NotAllowed(f"only a {task.role.replace('_', ' ')} can {doing}")
     return task, user
 
 
@@ -474,16 +479,10 @@ def case_add_note(*, task_id: int, user: Actor, text: str) -> Note:
     if len(words) > NOTE_MAX_CHARS:
         raise ServiceError(f"a note can be at most {NOTE_MAX_CHARS:,} characters; this one has {len(words):,}")
     with transaction.atomic():
-        case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
-        if case_id is None:
-            raise Task.DoesNotExist(task_id)
-        case = Case.objects.select_for_update().get(pk=case_id)
-        task = Task.objects.get(pk=task_id)
-        if isinstance(user, AnonymousUser) or task.role not in roles_of(user):
-            raise NotAllowed(f"only a {task.role.replace('_', ' ')} can add notes to this case")
+        task, staff = _lock_case_of_task(task_id, user, doing="add notes to this case")
         now = timezone.now()
-        note = Note.objects.create(case=case, author=user, text=words, written_at=now)
-        audit.record(case=case, at=now, kind="note_added", actor=user, detail={"note": note.pk})
+        note = Note.objects.create(case=task.case, author=staff, text=words, written_at=now)
+        audit.record(case=task.case, at=now, kind="note_added", actor=staff, detail={"note": note.pk})
     return note
 
 

@@ -18,13 +18,14 @@ from workflows import programs, selectors, services, uploads, wizard
 from workflows.models import Task, Upload
 
 
-def _lang(request: HttpRequest) -> str:
+def language_of(request: HttpRequest) -> str:
+    """The language the page is drawn in (set by Django's locale middleware)."""
     return getattr(request, "LANGUAGE_CODE", "en")
 
 
 @require_GET
 def catalogue(request: HttpRequest) -> HttpResponse:
-    lang = _lang(request)
+    lang = language_of(request)
     cards = [
         {"slug": program.slug, "title": localized(program.title, lang), "summary": localized(program.summary, lang)}
         for program in selectors.programs_open()
@@ -35,7 +36,7 @@ def catalogue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    lang = _lang(request)
+    lang = language_of(request)
     rows = [
         {"task": task, "program_title": localized(task.case.program.title, lang)}
         for task in selectors.tasks_visible_to(request.user)
@@ -55,7 +56,7 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     version = task.case.version
     definition = programs.stored_definition(version.files, version.content_hash)
     step = definition.steps[task.step]
-    lang = _lang(request)
+    lang = language_of(request)
     form = programs.loaded(version.files, version.content_hash).pages
     tree = form.tree(task.case.data, [], lang, form.pages(task.case.data)[0])
     files = {str(upload.public_id): upload.original_name for upload in task.case.uploads.all()}

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import forms
 from engine.expressions import Evaluator
+from engine.runtime import value_at
 from forms.tree import FieldNode, FormTree, PageNode
 from forms.ui import UiField, UiSchema, schema_at, visible_fields, visible_pages
 
@@ -141,7 +142,7 @@ class Form:
         states: list[tuple[str, str]] = []
         blocked = False
         for page_id in self.pages(data):
-            answered = any(value_of(data, field.name) not in (None, "", [], {}) for field in self.fields_on(page_id))
+            answered = any(value_at(data, field.name) not in (None, "", [], {}) for field in self.fields_on(page_id))
             problems = self.page_errors(page_id, listed)
             if blocked:
                 state = "cannot_start"
@@ -321,18 +322,6 @@ def delete(data: dict[str, Any], name: str) -> None:
         node.pop(int(last))
 
 
-def value_of(data: Mapping[str, Any], name: str) -> Any:
-    node: Any = data
-    for part in name.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, Mapping):
-            node = node.get(part)
-        else:
-            return None
-    return node
-
-
 # --------------------------------------------------------------------------- check answers
 
 
@@ -366,7 +355,7 @@ def summary(
         rows: list[Row] = []
         for field in page.fields:
             if field.widget == "file" and data is not None:
-                refs = value_of(data, field.name)
+                refs = value_at(data, field.name)
                 refs = refs if isinstance(refs, list) else [refs] if isinstance(refs, str) else []
                 names = tuple(uploads.get(ref, ref) for ref in refs if isinstance(ref, str))
                 rows.append(Row(field.label, names or (not_provided,), page.id, field.html_id))

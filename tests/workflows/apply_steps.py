@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from tests.conftest import DEFINITIONS
+from workflows import programs, services
 from workflows.models import Draft
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -67,15 +72,15 @@ def _errors(response: Any) -> str:
     )
 
 
-def publish_with_task_list(tmp_path: Any) -> None:
-    """The library-card program walked from a task list (``navigation: task list``)."""
-    import shutil
-
-    from tests.conftest import DEFINITIONS
-    from workflows import programs, services
-
+def publish_library_card_with(tmp_path: Path, file: str, change: Callable[[str], str]) -> None:
+    """Publish a copy of the library-card program with one of its files changed."""
     folder = tmp_path / "library-card"
     shutil.copytree(DEFINITIONS / "library-card", folder)
-    ui = folder / "form.ui.yaml"
-    ui.write_text("navigation: task list\n" + ui.read_text())
+    path = folder / file
+    path.write_text(change(path.read_text()))
     services.definition_publish(files=programs.read_folder(folder), folder=str(folder))
+
+
+def publish_with_task_list(tmp_path: Path) -> None:
+    """The library-card program walked from a task list (``navigation: task list``)."""
+    publish_library_card_with(tmp_path, "form.ui.yaml", lambda text: "navigation: task list\n" + text)

@@ -21,6 +21,7 @@ from tests.workflows.apply_steps import (
     page_url,
     post_page,
     proof_file,
+    publish_library_card_with,
 )
 from workflows.models import Case, Draft, Upload
 
@@ -476,16 +477,7 @@ def test_only_the_programs_own_staff_apply_for_someone_and_only_on_its_channels(
     assert refused.status_code == 422
     assert Draft.objects.count() == 0
 
-    import shutil
-
-    from tests.conftest import DEFINITIONS
-    from workflows import programs, services
-
-    folder = tmp_path / "library-card"
-    shutil.copytree(DEFINITIONS / "library-card", folder)
-    program_file = folder / "program.yaml"
-    program_file.write_text(program_file.read_text() + "channels: [online, counter]\n")
-    services.definition_publish(files=programs.read_folder(folder), folder=str(folder))
+    publish_library_card_with(tmp_path, "program.yaml", lambda text: text + "channels: [online, counter]\n")
     client.force_login(librarian)
     by_phone = client.post(reverse("assisted_start"), {"program": "library-card", "channel": "phone", "name": "Wei"})
     assert by_phone.status_code == 422
@@ -497,16 +489,7 @@ def test_only_the_programs_own_staff_apply_for_someone_and_only_on_its_channels(
 
 
 def test_a_program_not_taking_online_applications_says_so(client, library_card, tmp_path):
-    import shutil
-
-    from tests.conftest import DEFINITIONS
-    from workflows import programs, services
-
-    folder = tmp_path / "library-card"
-    shutil.copytree(DEFINITIONS / "library-card", folder)
-    program_file = folder / "program.yaml"
-    program_file.write_text(program_file.read_text() + "channels: [counter, paper]\n")
-    services.definition_publish(files=programs.read_folder(folder), folder=str(folder))
+    publish_library_card_with(tmp_path, "program.yaml", lambda text: text + "channels: [counter, paper]\n")
     refused = client.post(reverse("apply_begin", args=["library-card"]))
     assert refused.status_code == 403
     assert "This program does not take applications online." in refused.text

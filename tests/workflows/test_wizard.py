@@ -8,6 +8,7 @@ import pytest
 from django.http import QueryDict
 
 import forms
+from engine.runtime import value_at
 from forms.ui import load_ui
 from workflows import wizard
 
@@ -78,7 +79,7 @@ def test_assign_and_delete_walk_lists_and_objects():
     wizard.delete(data, "people.0")
     assert data == {"people": [{"name": "Mia"}]}
     wizard.delete(data, "people.7.name")  # nothing there: nothing happens
-    assert wizard.value_of(data, "people.0.name") == "Mia"
+    assert value_at(data, "people.0.name") == "Mia"
 
 
 def test_check_answers_lists_every_file_of_a_several_file_question():

@@ -37,6 +37,18 @@
     return next;
   }
 
+  /* The page's answers saved as they stand, without checking them (the "save" action). */
+  function saveNow(form) {
+    return inTurn(function () {
+      return fetch(form.getAttribute("action") || window.location.href, {
+        method: "POST",
+        body: formData(form, "save"),
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch" }
+      });
+    });
+  }
+
   function formData(form, action) {
     var data = new FormData(form);
     Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (input) {
@@ -106,14 +118,7 @@
     button.addEventListener("click", function (event) {
       event.preventDefault();
       status.textContent = status.getAttribute("data-saving");
-      inTurn(function () {
-        return fetch(form.getAttribute("action") || window.location.href, {
-          method: "POST",
-          body: formData(form, "save"),
-          credentials: "same-origin",
-          headers: { "X-Requested-With": "fetch" }
-        });
-      }).then(function (response) {
+      saveNow(form).then(function (response) {
         if (!response.ok) throw new Error("status " + response.status);
         return response.json();
       }).then(function (reply) {
@@ -186,14 +191,7 @@
     if (!switcher) return;
     switcher.addEventListener("submit", function (event) {
       event.preventDefault();
-      inTurn(function () {
-        return fetch(form.getAttribute("action") || window.location.href, {
-          method: "POST",
-          body: formData(form, "save"),
-          credentials: "same-origin",
-          headers: { "X-Requested-With": "fetch" }
-        });
-      }).catch(function () {}).then(function () { switcher.submit(); });
+      saveNow(form).catch(function () {}).then(function () { switcher.submit(); });
     });
   }
 
