@@ -11,4 +11,6 @@ from workflows.settings import *  # noqa: F403
 # a writer's table lock and fails ("database table is locked"); a file in WAL mode, as the
 # demo and small installations run, lets readers go on while one writer writes.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-civicflow.sqlite3")}  # noqa: F405
+    # CIVICFLOW_TEST_SQLITE names another file, so two test runs on one checkout do not collide.
+    _test_file = os.environ.get("CIVICFLOW_TEST_SQLITE", "test-civicflow.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / _test_file)}  # noqa: F405

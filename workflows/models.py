@@ -83,9 +83,16 @@ class Case(models.Model):
     )
     submitted_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    priority = models.CharField(max_length=16, default="normal", help_text="raised by escalations")
+    purged_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the retention purge removed the personal data"
+    )
 
     class Meta:
-        indexes = [models.Index(fields=["program", "status", "submitted_at"], name="case_program_status")]
+        indexes = [
+            models.Index(fields=["program", "status", "submitted_at"], name="case_program_status"),
+            models.Index(fields=["status", "closed_at"], name="case_closed"),
+        ]
 
     def __str__(self) -> str:
         return self.reference
@@ -110,6 +117,14 @@ class Task(models.Model):
     outcome = models.CharField(max_length=64, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    delegated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="who handed this task to its assignee (the task goes back to them)",
     )
     created_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -218,6 +233,15 @@ class Upload(models.Model):
     sha256 = models.CharField(max_length=64)
     scan = models.CharField(max_length=16, choices=Scan.choices)
     uploaded_at = models.DateTimeField()
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the staff member who added it to the case; empty for the applicant's own files",
+    )
+    description = models.CharField(max_length=200, blank=True, help_text="what staff said the document is")
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.public_id})"
@@ -306,3 +330,88 @@ class Note(models.Model):
 
     def __str__(self) -> str:
         return f"note on {self.case.reference} by {self.author}"
+
+
+class Notice(models.Model):
+    """A message to the applicant (their message centre) or to staff holding a role.
+
+    The text is rendered once, in the recipient's language, when the engine sends the notice;
+    e-mail and SMS copies go through the outbox and record their own delivery status.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notices")
+    name = models.CharField(max_length=64, help_text="the notice file's name (notices/<name>.<language>.md)")
+    to = models.CharField(max_length=64, help_text='"citizen" or a role')
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notices",
+        help_text="the applicant's account, when they applied signed in",
+    )
+    language = models.CharField(max_length=16)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown, placeholders already filled in")
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["recipient", "created_at"], name="notice_recipient"),
+            models.Index(fields=["case", "created_at"], name="notice_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} to {self.to} on {self.case.reference}"
+
+
+class Outbox(models.Model):
+    """A side effect to carry out after the case change that asked for it has committed.
+
+    Written in the same transaction as the case change, then delivered at least once by a
+    worker. ``key`` is the idempotency key handed to the receiver, so a repeated delivery
+    is harmless; a row that keeps failing is retried with backoff, then parked as dead.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        DELIVERED = "delivered", "Delivered"
+        DEAD = "dead", "Gave up (dead letter)"
+
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="outbox")
+    notice = models.ForeignKey(Notice, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    kind = models.CharField(max_length=32, help_text='what to do: "email", "sms", "webhook"')
+    key = models.CharField(max_length=200, unique=True, help_text="idempotency key for the receiver")
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    available_at = models.DateTimeField(help_text="not tried again before this moment (backoff)")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "available_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} ({self.status})"
+
+
+class AccessLog(models.Model):
+    """Who looked at which case, and what they opened (a task page, a file, a hidden field)."""
+
+    at = models.DateTimeField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="access_log")
+    action = models.CharField(max_length=32, help_text='"viewed", "downloaded", "revealed"')
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["case", "at"], name="access_case"),
+            models.Index(fields=["user", "at"], name="access_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.action} {self.case.reference} at {self.at:%Y-%m-%d %H:%M}"
