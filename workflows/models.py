@@ -83,6 +83,7 @@ class Case(models.Model):
     )
     submitted_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(max_length=16, default="en", help_text="the language the applicant applied in")
     priority = models.CharField(max_length=16, default="normal", help_text="raised by escalations")
     purged_at = models.DateTimeField(
         null=True, blank=True, help_text="when the retention purge removed the personal data"

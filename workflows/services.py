@@ -164,7 +164,7 @@ def case_submit(
     state, effects = engine.step(definition, engine.new_state(definition), engine.Submitted(data), now)
     actor = user if user.is_authenticated else None
     try:
-        return _open_case(program, version, data, state, effects, actor, channel, on_behalf_of, key, now)
+        return _open_case(program, version, data, state, effects, actor, channel, on_behalf_of, key, now, language)
     except IntegrityError:
         earlier = _submitted_with(program, key, data) if key is not None else None
         if earlier is None:
@@ -192,6 +192,7 @@ def _open_case(
     on_behalf_of: str,
     key: str | None,
     now: datetime,
+    language: str,
 ) -> Case:
     with transaction.atomic():
         # The submission row first: its unique key is taken before any other work is done.
@@ -214,6 +215,7 @@ def _open_case(
             submitted_by=actor,
             on_behalf_of=on_behalf_of,
             submitted_at=now,
+            language=language,
         )
         submission.case = case
         submission.save(update_fields=["case"])

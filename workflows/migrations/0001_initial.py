@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,111 +15,207 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='DefinitionVersion',
+            name="DefinitionVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('content_hash', models.CharField(max_length=64)),
-                ('files', models.JSONField(help_text='file name -> text, exactly as loaded')),
-                ('published_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("content_hash", models.CharField(max_length=64)),
+                ("files", models.JSONField(help_text="file name -> text, exactly as loaded")),
+                ("published_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='Program',
+            name="Program",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=63, unique=True)),
-                ('title', models.JSONField(help_text='language code -> title')),
-                ('summary', models.JSONField(default=dict)),
-                ('agency', models.CharField(max_length=100)),
-                ('reference_prefix', models.CharField(max_length=6)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('current_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='workflows.definitionversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=63, unique=True)),
+                ("title", models.JSONField(help_text="language code -> title")),
+                ("summary", models.JSONField(default=dict)),
+                ("agency", models.CharField(max_length=100)),
+                ("reference_prefix", models.CharField(max_length=6)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "current_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="workflows.definitionversion",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='definitionversion',
-            name='program',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='workflows.program'),
+            model_name="definitionversion",
+            name="program",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="versions", to="workflows.program"
+            ),
         ),
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('reference', models.CharField(max_length=32, unique=True)),
-                ('data', models.JSONField(help_text="the citizen's answers as submitted")),
-                ('state', models.JSONField(help_text="the engine's CaseState, as JSON")),
-                ('status', models.CharField(choices=[('running', 'In progress'), ('closed', 'Closed')], default='running', max_length=16)),
-                ('outcome', models.CharField(blank=True, max_length=64)),
-                ('channel', models.CharField(choices=[('online', 'Online'), ('counter', 'At the counter'), ('phone', 'By phone'), ('paper', 'On paper'), ('api', 'Through the API')], default='online', max_length=16)),
-                ('submitted_at', models.DateTimeField()),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='workflows.definitionversion')),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='workflows.program')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("reference", models.CharField(max_length=32, unique=True)),
+                ("data", models.JSONField(help_text="the citizen's answers as submitted")),
+                ("state", models.JSONField(help_text="the engine's CaseState, as JSON")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("running", "In progress"), ("closed", "Closed")], default="running", max_length=16
+                    ),
+                ),
+                ("outcome", models.CharField(blank=True, max_length=64)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("online", "Online"),
+                            ("counter", "At the counter"),
+                            ("phone", "By phone"),
+                            ("paper", "On paper"),
+                            ("api", "Through the API"),
+                        ],
+                        default="online",
+                        max_length=16,
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField()),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="workflows.definitionversion",
+                    ),
+                ),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="cases", to="workflows.program"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReferenceCounter',
+            name="ReferenceCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField()),
-                ('last_number', models.PositiveIntegerField(default=0)),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='workflows.program')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("year", models.PositiveSmallIntegerField()),
+                ("last_number", models.PositiveIntegerField(default=0)),
+                ("program", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="workflows.program")),
             ],
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.PositiveIntegerField(help_text='the engine token this task holds')),
-                ('step', models.CharField(max_length=64)),
-                ('role', models.CharField(max_length=64)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='open', max_length=16)),
-                ('outcome', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField()),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tasks', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='workflows.case')),
-                ('completed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token", models.PositiveIntegerField(help_text="the engine token this task holds")),
+                ("step", models.CharField(max_length=64)),
+                ("role", models.CharField(max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("completed", "Completed"), ("cancelled", "Cancelled")],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("outcome", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField()),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tasks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tasks", to="workflows.case"
+                    ),
+                ),
+                (
+                    "completed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CaseEvent',
+            name="CaseEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('kind', models.CharField(max_length=64)),
-                ('detail', models.JSONField(default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='workflows.case')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField()),
+                ("kind", models.CharField(max_length=64)),
+                ("detail", models.JSONField(default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="events", to="workflows.case"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['case', 'at'], name='event_case_at')],
+                "indexes": [models.Index(fields=["case", "at"], name="event_case_at")],
             },
         ),
         migrations.AddConstraint(
-            model_name='definitionversion',
-            constraint=models.UniqueConstraint(fields=('program', 'content_hash'), name='one_version_per_hash'),
+            model_name="definitionversion",
+            constraint=models.UniqueConstraint(fields=("program", "content_hash"), name="one_version_per_hash"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['program', 'status', 'submitted_at'], name='case_program_status'),
+            model_name="case",
+            index=models.Index(fields=["program", "status", "submitted_at"], name="case_program_status"),
         ),
         migrations.AddConstraint(
-            model_name='referencecounter',
-            constraint=models.UniqueConstraint(fields=('program', 'year'), name='one_counter_per_program_year'),
+            model_name="referencecounter",
+            constraint=models.UniqueConstraint(fields=("program", "year"), name="one_counter_per_program_year"),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['status', 'role', 'created_at'], name='task_queue'),
+            model_name="task",
+            index=models.Index(fields=["status", "role", "created_at"], name="task_queue"),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['assignee', 'status'], name='task_assignee'),
+            model_name="task",
+            index=models.Index(fields=["assignee", "status"], name="task_assignee"),
         ),
         migrations.AddConstraint(
-            model_name='task',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('case', 'token'), name='one_open_task_per_token'),
+            model_name="task",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")), fields=("case", "token"), name="one_open_task_per_token"
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0001_initial'),
+        ("workflows", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='task',
-            name='due_at',
+            model_name="task",
+            name="due_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='task',
-            name='queue',
-            field=models.CharField(blank=True, help_text='the queue the definition routed it to', max_length=100),
+            model_name="task",
+            name="queue",
+            field=models.CharField(blank=True, help_text="the queue the definition routed it to", max_length=100),
         ),
     ]

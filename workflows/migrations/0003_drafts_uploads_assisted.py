@@ -7,61 +7,144 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0002_task_queue_and_due'),
+        ("workflows", "0002_task_queue_and_due"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='on_behalf_of',
-            field=models.CharField(blank=True, help_text='the citizen a staff member applied for (assisted channels)', max_length=200),
+            model_name="case",
+            name="on_behalf_of",
+            field=models.CharField(
+                blank=True, help_text="the citizen a staff member applied for (assisted channels)", max_length=200
+            ),
         ),
         migrations.CreateModel(
-            name='Draft',
+            name="Draft",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('data', models.JSONField(default=dict, help_text='the answers so far, hidden ones already cleared')),
-                ('page', models.CharField(blank=True, help_text='the page last saved', max_length=64)),
-                ('reviewed', models.BooleanField(default=False, help_text='reached check answers at least once')),
-                ('pages_done', models.JSONField(default=list, help_text='ids of the pages continued from without errors')),
-                ('email', models.EmailField(blank=True, help_text='where the resume link was sent', max_length=254)),
-                ('resume_token_hash', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('channel', models.CharField(choices=[('online', 'Online'), ('counter', 'At the counter'), ('phone', 'By phone'), ('paper', 'On paper'), ('api', 'Through the API')], default='online', max_length=16)),
-                ('on_behalf_of', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('assisted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='draft', to='workflows.case')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to=settings.AUTH_USER_MODEL)),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='drafts', to='workflows.program')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='drafts', to='workflows.definitionversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("data", models.JSONField(default=dict, help_text="the answers so far, hidden ones already cleared")),
+                ("page", models.CharField(blank=True, help_text="the page last saved", max_length=64)),
+                ("reviewed", models.BooleanField(default=False, help_text="reached check answers at least once")),
+                (
+                    "pages_done",
+                    models.JSONField(default=list, help_text="ids of the pages continued from without errors"),
+                ),
+                ("email", models.EmailField(blank=True, help_text="where the resume link was sent", max_length=254)),
+                ("resume_token_hash", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("online", "Online"),
+                            ("counter", "At the counter"),
+                            ("phone", "By phone"),
+                            ("paper", "On paper"),
+                            ("api", "Through the API"),
+                        ],
+                        default="online",
+                        max_length=16,
+                    ),
+                ),
+                ("on_behalf_of", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assisted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="draft",
+                        to="workflows.case",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="drafts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="drafts", to="workflows.program"
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="drafts",
+                        to="workflows.definitionversion",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Upload',
+            name="Upload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('field', models.CharField(help_text='the dotted answer path it was uploaded for', max_length=200)),
-                ('stored_name', models.CharField(max_length=100, unique=True)),
-                ('original_name', models.CharField(max_length=255)),
-                ('content_type', models.CharField(help_text='sniffed from the content, not the name', max_length=100)),
-                ('size', models.PositiveBigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('scan', models.CharField(choices=[('clean', 'Scanned, no threat found'), ('not_scanned', 'Not scanned (no scanner configured)')], max_length=16)),
-                ('uploaded_at', models.DateTimeField()),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='uploads', to='workflows.case')),
-                ('draft', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='uploads', to='workflows.draft')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("public_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("field", models.CharField(help_text="the dotted answer path it was uploaded for", max_length=200)),
+                ("stored_name", models.CharField(max_length=100, unique=True)),
+                ("original_name", models.CharField(max_length=255)),
+                ("content_type", models.CharField(help_text="sniffed from the content, not the name", max_length=100)),
+                ("size", models.PositiveBigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                (
+                    "scan",
+                    models.CharField(
+                        choices=[
+                            ("clean", "Scanned, no threat found"),
+                            ("not_scanned", "Not scanned (no scanner configured)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("uploaded_at", models.DateTimeField()),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="uploads",
+                        to="workflows.case",
+                    ),
+                ),
+                (
+                    "draft",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="uploads",
+                        to="workflows.draft",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='draft',
-            index=models.Index(fields=['expires_at'], name='draft_expiry'),
+            model_name="draft",
+            index=models.Index(fields=["expires_at"], name="draft_expiry"),
         ),
     ]

@@ -12,8 +12,12 @@ def chain_existing_events(apps, schema_editor):
     previous, count = "", 0
     for event in CaseEvent.objects.order_by("pk").iterator():
         digest = event_hash(
-            previous=previous, case_id=event.case_id, at=event.at, kind=event.kind,
-            actor_id=event.actor_id, detail=event.detail,
+            previous=previous,
+            case_id=event.case_id,
+            at=event.at,
+            kind=event.kind,
+            actor_id=event.actor_id,
+            detail=event.detail,
         )
         CaseEvent.objects.filter(pk=event.pk).update(previous_hash=previous, hash=digest)
         previous, count = digest, count + 1
@@ -31,29 +35,32 @@ def allow_changes_on_postgresql(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0003_drafts_uploads_assisted'),
+        ("workflows", "0003_drafts_uploads_assisted"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditHead',
+            name="AuditHead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('last_hash', models.CharField(blank=True, max_length=64)),
-                ('events', models.PositiveBigIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("last_hash", models.CharField(blank=True, max_length=64)),
+                ("events", models.PositiveBigIntegerField(default=0)),
             ],
         ),
         migrations.AddField(
-            model_name='caseevent',
-            name='hash',
-            field=models.CharField(blank=True, help_text="sha256 of this row's contents and previous_hash", max_length=64),
+            model_name="caseevent",
+            name="hash",
+            field=models.CharField(
+                blank=True, help_text="sha256 of this row's contents and previous_hash", max_length=64
+            ),
         ),
         migrations.AddField(
-            model_name='caseevent',
-            name='previous_hash',
-            field=models.CharField(blank=True, help_text='the hash of the row before; empty for the first', max_length=64),
+            model_name="caseevent",
+            name="previous_hash",
+            field=models.CharField(
+                blank=True, help_text="the hash of the row before; empty for the first", max_length=64
+            ),
         ),
         migrations.RunPython(chain_existing_events, migrations.RunPython.noop),
         migrations.RunPython(refuse_changes_on_postgresql, allow_changes_on_postgresql),

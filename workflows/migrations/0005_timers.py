@@ -5,26 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0004_audit_chain'),
+        ("workflows", "0004_audit_chain"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Timer',
+            name="Timer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('timer', models.PositiveIntegerField(help_text="the engine's timer number within the case")),
-                ('purpose', models.CharField(max_length=32)),
-                ('due_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('fired', 'Fired'), ('cancelled', 'Cancelled')], default='pending', max_length=16)),
-                ('fired_at', models.DateTimeField(blank=True, null=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='timers', to='workflows.case')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("timer", models.PositiveIntegerField(help_text="the engine's timer number within the case")),
+                ("purpose", models.CharField(max_length=32)),
+                ("due_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("fired", "Fired"), ("cancelled", "Cancelled")],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("fired_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="timers", to="workflows.case"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'due_at'], name='timer_due')],
-                'constraints': [models.UniqueConstraint(fields=('case', 'timer'), name='one_row_per_engine_timer')],
+                "indexes": [models.Index(fields=["status", "due_at"], name="timer_due")],
+                "constraints": [models.UniqueConstraint(fields=("case", "timer"), name="one_row_per_engine_timer")],
             },
         ),
     ]

@@ -6,28 +6,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workflows', '0005_timers'),
+        ("workflows", "0005_timers"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Submission',
+            name="Submission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('idempotency_key', models.CharField(blank=True, max_length=200, null=True)),
-                ('data', models.JSONField(help_text='the answers as accepted (hidden ones cleared)')),
-                ('channel', models.CharField(choices=[('online', 'Online'), ('counter', 'At the counter'), ('phone', 'By phone'), ('paper', 'On paper'), ('api', 'Through the API')], max_length=16)),
-                ('on_behalf_of', models.CharField(blank=True, max_length=200)),
-                ('received_at', models.DateTimeField()),
-                ('case', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='submission', to='workflows.case')),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='submissions', to='workflows.program')),
-                ('submitted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("idempotency_key", models.CharField(blank=True, max_length=200, null=True)),
+                ("data", models.JSONField(help_text="the answers as accepted (hidden ones cleared)")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("online", "Online"),
+                            ("counter", "At the counter"),
+                            ("phone", "By phone"),
+                            ("paper", "On paper"),
+                            ("api", "Through the API"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("on_behalf_of", models.CharField(blank=True, max_length=200)),
+                ("received_at", models.DateTimeField()),
+                (
+                    "case",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="submission",
+                        to="workflows.case",
+                    ),
+                ),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="submissions", to="workflows.program"
+                    ),
+                ),
+                (
+                    "submitted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('idempotency_key__isnull', False)), fields=('program', 'idempotency_key'), name='one_submission_per_idempotency_key')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("idempotency_key__isnull", False)),
+                        fields=("program", "idempotency_key"),
+                        name="one_submission_per_idempotency_key",
+                    )
+                ],
             },
         ),
     ]
