@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from workflows.models import Case, CaseEvent, DefinitionVersion, Program, Task
+from workflows import outbox
+from workflows.models import Case, CaseEvent, DefinitionVersion, Outbox, Program, Task
 
 
 @admin.register(Program)
@@ -50,3 +51,23 @@ class CaseEventAdmin(admin.ModelAdmin[CaseEvent]):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(Outbox)
+class OutboxAdmin(admin.ModelAdmin[Outbox]):
+    """Side effects waiting to be carried out; dead letters can be put back in the queue."""
+
+    list_display = ["pk", "kind", "case", "status", "attempts", "available_at", "last_error"]
+    list_filter = ["status", "kind"]
+    actions = ["retry_dead_letters"]
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    @admin.action(description="Put the selected dead letters back in the queue")
+    def retry_dead_letters(self, request, queryset):  # type: ignore[no-untyped-def]
+        count = outbox.retry(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} dead letter(s) put back in the queue.")

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 import engine
 import forms
-from workflows import audit, programs, uploads
+from workflows import audit, faults, programs, uploads
 from workflows.models import (
     Case,
     DefinitionVersion,
@@ -222,6 +222,7 @@ def _open_case(
         detail = {"channel": channel, **({"on_behalf_of": on_behalf_of} if on_behalf_of else {})}
         audit.record(case=case, at=now, kind="submitted", actor=actor, detail=detail)
         _apply(case, effects, actor=actor, now=now)
+        faults.checkpoint(faults.SERVICE_BEFORE_COMMIT)
     return case
 
 
@@ -439,8 +440,10 @@ def _step(task: Task, staff: User, event: engine.Event) -> None:
         raise NotAllowed(str(error)) from None
     except engine.EngineError as error:
         raise Conflict(str(error)) from None
+    faults.checkpoint(faults.SERVICE_AFTER_STEP)
     case.state = state.to_json()
     _apply(case, effects, actor=staff, now=now)
+    faults.checkpoint(faults.SERVICE_BEFORE_COMMIT)
     task.refresh_from_db()
 
 

@@ -1,4 +1,4 @@
-"""civicflow worker [--once] [--interval SECONDS] — fire due timers, in the embedded setup.
+"""civicflow worker [--once] [--interval SECONDS] — fire due timers and deliver the outbox.
 
 Production runs the same service function from Celery; a small installation or the demo runs
 this loop beside the web server (or ``--once`` from a scheduler).
@@ -11,11 +11,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from workflows import services
+from workflows import outbox, services
 
 
 class Command(BaseCommand):
-    help = "Fire every due timer (wait deadlines, reminders, due dates), then keep watching unless --once."
+    help = (
+        "Fire every due timer (wait deadlines, reminders, due dates) and deliver every due outbox row "
+        "(e-mails, text messages), then keep watching unless --once."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="fire what is due now, then stop")
@@ -24,8 +27,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
             fired = services.timers_run_due()
-            if fired or options["once"]:
-                self.stdout.write(f"fired {fired} timer(s)")
+            delivered = outbox.deliver_due()
+            if fired or delivered or options["once"]:
+                self.stdout.write(f"fired {fired} timer(s), delivered {delivered} message(s)")
             if options["once"]:
                 return
             try:
