@@ -716,6 +716,11 @@ def assisted_start(request: HttpRequest) -> HttpResponse:
             errors["channel"] = _("Choose how the person is applying")
         if not values["name"]:
             errors["name"] = _("Enter the full name of the person you are applying for")
+        elif len(values["name"]) > services.ON_BEHALF_OF_MAX_CHARS:
+            errors["name"] = _("The name can be at most %(limit)s characters; this one has %(count)s") % {
+                "limit": services.ON_BEHALF_OF_MAX_CHARS,
+                "count": len(values["name"]),
+            }
         if not errors:
             chosen = selectors.program_open(values["program"])
             try:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case as SqlCase
+from django.db.models import F, IntegerField, Q, QuerySet, Value, When
 
 from workflows.models import Case, Program, Task
 from workflows.roles import Actor, roles_of
@@ -20,13 +21,24 @@ def case_by_public_id(public_id: str) -> Case:
     return Case.objects.select_related("program").get(public_id=public_id)
 
 
+PRIORITY_RANK = SqlCase(
+    When(case__priority="urgent", then=Value(0)),
+    When(case__priority="high", then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+"""Escalated cases first: urgent, then high, then the rest."""
+
+
 def tasks_visible_to(user: Actor) -> QuerySet[Task]:
-    """Open tasks for the user's roles that are theirs or nobody's yet."""
+    """Open tasks for the user's roles that are theirs or nobody's yet: escalated cases first,
+    then the soonest due, then the oldest."""
     return (
         Task.objects.filter(status=Task.Status.OPEN, role__in=roles_of(user))
         .filter(Q(assignee__isnull=True) | Q(assignee=user.pk))
         .select_related("case", "case__program", "assignee")
-        .order_by("created_at", "pk")
+        .annotate(priority_rank=PRIORITY_RANK)
+        .order_by("priority_rank", F("due_at").asc(nulls_last=True), "created_at", "pk")
     )
 
 

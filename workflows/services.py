@@ -229,6 +229,10 @@ def _open_case(
 # ------------------------------------------------------------------ drafts
 
 
+ON_BEHALF_OF_MAX_CHARS = 200
+"""The longest name of a person applied for on their behalf (``Draft``/``Case.on_behalf_of``)."""
+
+
 def draft_start(
     *,
     program: Program,
@@ -252,6 +256,8 @@ def draft_start(
         raise NotAllowed("only the program's staff can apply on someone's behalf")
     if assisted and not on_behalf_of.strip():
         raise ServiceError("enter the name of the person you are applying for")
+    if assisted and len(on_behalf_of.strip()) > ON_BEHALF_OF_MAX_CHARS:
+        raise ServiceError(f"the name can be at most {ON_BEHALF_OF_MAX_CHARS} characters")
     now = timezone.now()
     signed_in = user if user.is_authenticated else None
     return Draft.objects.create(
@@ -260,7 +266,7 @@ def draft_start(
         owner=None if assisted else signed_in,
         channel=channel,
         assisted_by=signed_in if assisted else None,
-        on_behalf_of=on_behalf_of.strip()[:200] if assisted else "",
+        on_behalf_of=on_behalf_of.strip() if assisted else "",
         created_at=now,
         updated_at=now,
         expires_at=now + _draft_lifetime(version),
@@ -627,7 +633,10 @@ def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now:
                 audit.record(case=case, at=now, kind="cancel_timer", actor=actor, detail=_jsonable(vars(effect)))
             case engine.SendNotice() | engine.CallWebhook():
                 audit.record(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
-            case engine.SetCaseStatus() | engine.SetPriority() | engine.SuspendTask():
+            case engine.SetPriority(priority=priority):
+                case.priority = priority  # escalations raise it; the inbox shows urgent cases first
+                audit.record(case=case, at=now, kind="set_priority", actor=actor, detail={"priority": priority})
+            case engine.SetCaseStatus() | engine.SuspendTask():
                 audit.record(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
     case.save()
 

@@ -23,6 +23,7 @@ from tests.workflows.apply_steps import (
     proof_file,
     publish_library_card_with,
 )
+from workflows import services
 from workflows.models import Case, Draft, Upload
 
 pytestmark = pytest.mark.django_db
@@ -306,6 +307,18 @@ def test_assisted_applications_need_a_name_and_a_channel(client, library_card, l
     assert "Choose how the person is applying" in page.text
     assert "Enter the full name of the person you are applying for" in page.text
     assert Draft.objects.count() == 0
+
+
+def test_a_name_too_long_is_refused_with_its_length_not_cut_short(client, library_card, librarian):
+    client.force_login(librarian)
+    name = "W" * 201
+    page = client.post(reverse("assisted_start"), {"program": "library-card", "channel": "phone", "name": name})
+    assert page.status_code == 422
+    assert "The name can be at most 200 characters; this one has 201" in page.text
+    assert name in page.text, "what was typed is kept"
+    assert Draft.objects.count() == 0
+    with pytest.raises(services.ServiceError, match="at most 200"):
+        services.draft_start(program=library_card, user=librarian, channel="phone", on_behalf_of=name)
 
 
 def test_citizens_cannot_open_the_assisted_start(client, library_card, django_user_model):
