@@ -269,7 +269,7 @@ def draft_start(
         on_behalf_of=on_behalf_of.strip() if assisted else "",
         created_at=now,
         updated_at=now,
-        expires_at=now + _draft_lifetime(version),
+        expires_at=now + timedelta(days=info.draft_days),
     )
 
 
