@@ -14,7 +14,7 @@ class ProgramAdmin(admin.ModelAdmin[Program]):
 class DefinitionVersionAdmin(admin.ModelAdmin[DefinitionVersion]):
     """Published versions are immutable: viewable, never editable."""
 
-    list_display = ["program", "content_hash", "published_at"]
+    list_display = ["program", "content_hash", "published_at", "published_by"]
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

@@ -33,6 +33,7 @@ class DefinitionVersion(models.Model):
     content_hash = models.CharField(max_length=64)
     files = models.JSONField(help_text="file name -> text, exactly as loaded")
     published_at = models.DateTimeField()
+    published_by = models.CharField(max_length=150, blank=True, help_text="who published it (account or operator)")
 
     class Meta:
         constraints = [
@@ -85,6 +86,9 @@ class Case(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     language = models.CharField(max_length=16, default="en", help_text="the language the applicant applied in")
     priority = models.CharField(max_length=16, default="normal", help_text="raised by escalations")
+    deadline_at = models.DateTimeField(
+        null=True, blank=True, help_text="the soonest deadline of its running statutory clocks (none while paused)"
+    )
     purged_at = models.DateTimeField(
         null=True, blank=True, help_text="when the retention purge removed the personal data"
     )
@@ -93,6 +97,7 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["program", "status", "submitted_at"], name="case_program_status"),
             models.Index(fields=["status", "closed_at"], name="case_closed"),
+            models.Index(fields=["status", "deadline_at"], name="case_deadline"),
         ]
 
     def __str__(self) -> str:

@@ -91,11 +91,12 @@ class PublishResult:
     created: bool
 
 
-def definition_publish(*, files: dict[str, str], folder: str) -> PublishResult:
+def definition_publish(*, files: dict[str, str], folder: str, published_by: str = "") -> PublishResult:
     """Store a program's files as an immutable version and make it the current one.
 
     Refused with ``engine.DefinitionError`` (carrying every problem) when the
-    checker finds any. Publishing the same files again changes nothing.
+    checker finds any. Publishing the same files again changes nothing (and keeps who
+    published them first).
     """
     definition, problems = programs.check(files, folder=folder)
     if definition is None:
@@ -115,7 +116,11 @@ def definition_publish(*, files: dict[str, str], folder: str) -> PublishResult:
         created = version is None
         if version is None:
             version = DefinitionVersion.objects.create(
-                program=program, content_hash=definition.content_hash, files=files, published_at=timezone.now()
+                program=program,
+                content_hash=definition.content_hash,
+                files=files,
+                published_at=timezone.now(),
+                published_by=published_by,
             )
         program.title = dict(info.title)
         program.summary = dict(info.summary)
@@ -638,7 +643,23 @@ def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now:
                 audit.record(case=case, at=now, kind="set_priority", actor=actor, detail={"priority": priority})
             case engine.SetCaseStatus() | engine.SuspendTask():
                 audit.record(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
+    case.deadline_at = None if case.status == Case.Status.CLOSED else statutory_deadline(case.state)
     case.save()
+
+
+def statutory_deadline(state: dict[str, Any]) -> datetime | None:
+    """The soonest deadline among the case's running statutory clocks.
+
+    The engine writes each clock's deadline into ``data.deadlines`` whenever it (re)schedules
+    the clock; a paused clock (waiting for the citizen) or a stopped one has no deadline now.
+    """
+    deadlines = (state.get("data") or {}).get("deadlines") or {}
+    running = [
+        datetime.fromisoformat(deadlines[name])
+        for name, clock in (state.get("clocks") or {}).items()
+        if name in deadlines and not clock.get("paused_since") and not clock.get("stopped_at")
+    ]
+    return min(running, default=None)
 
 
 def _effect_kind(effect: object) -> str:

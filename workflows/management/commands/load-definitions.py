@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "paths", nargs="*", type=Path, help="program folders, or folders of them (default: definitions/)"
         )
+        parser.add_argument("--by", default="", help="who is publishing, kept with each new version (default: you)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         folders = folders_under(options["paths"])
+        publisher = options["by"].strip() or _operator()
         failed = 0
         for folder in folders:
             try:
-                result = services.definition_publish(files=programs.read_folder(folder), folder=str(folder))
+                result = services.definition_publish(
+                    files=programs.read_folder(folder), folder=str(folder), published_by=publisher
+                )
             except engine.DefinitionError as error:
                 failed += 1
                 for problem in error.problems:
@@ -39,3 +44,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{version.program.slug}: {what} (version {version.content_hash[:12]})")
         if failed:
             raise CommandError(f"{failed} of {len(folders)} program(s) have problems; nothing was published for them")
+
+
+def _operator() -> str:
+    """The account running the command, as the operating system knows it."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        return "operator"

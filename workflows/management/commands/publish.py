@@ -20,10 +20,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("programs", nargs="+", help="program ids (definitions/<id>/) or program folders")
+        parser.add_argument("--by", default="", help="who is publishing, kept with each new version (default: you)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         folders = folders_named(options["programs"])
-        call_command("load-definitions", *[str(folder) for folder in folders], stdout=self.stdout, stderr=self.stderr)
+        call_command(
+            "load-definitions",
+            *[str(folder) for folder in folders],
+            by=options["by"],
+            stdout=self.stdout,
+            stderr=self.stderr,
+        )
         for program in Program.objects.filter(slug__in=[folder.name for folder in folders]).order_by("slug"):
             earlier = (
                 Case.objects.filter(program=program, status=Case.Status.RUNNING)
