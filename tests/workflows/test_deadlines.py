@@ -119,4 +119,5 @@ def test_who_published_a_version_is_kept(tmp_path, db):
     shutil.copytree(DEFINITIONS / "library-card", folder)
     call_command("publish", str(folder), "--by", "maria.designer", stdout=StringIO())
     version = Program.objects.get(slug="library-card").current_version
-    assert version is not None and version.published_by == "maria.designer"
+    assert version is not None
+    assert version.published_by == "maria.designer"

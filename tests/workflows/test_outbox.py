@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -28,11 +27,10 @@ def _receive(row: Outbox) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clean_receiver(monkeypatch) -> Iterator[None]:
+def _clean_receiver(monkeypatch) -> None:
     received.clear()
     failures_left.clear()
     monkeypatch.delenv("CIVICFLOW_FAULTS", raising=False)
-    yield
 
 
 def add(key: str = "k1", **payload: object) -> Outbox:
@@ -155,7 +153,8 @@ def test_the_outbox_command_lists_dead_letters_and_retries_them(capsys):
     outbox.deliver_due()
     call_command("outbox", "list", "--dead")
     listed = capsys.readouterr().out
-    assert f"{row.pk}" in listed and "refused" in listed
+    assert f"{row.pk}" in listed
+    assert "refused" in listed
     call_command("outbox", "retry", str(row.pk))
     assert "1 row(s) put back" in capsys.readouterr().out
     row.refresh_from_db()
