@@ -4,9 +4,11 @@ The public surface: ``load`` a program's files into a frozen ``Definition``
 (``read`` to get warnings too), then drive cases with
 ``step(definition, state, event, now)``, which returns the new ``CaseState``
 and the ``Effect`` values for the caller to apply.
+``migrate_state`` moves a running case's state to another version of its program.
 """
 
 from engine.loading import content_hash, load, read
+from engine.migration import MigrationProblem, check_step_map, migrate_state, parse_step_map
 from engine.model import Definition, Program, Step, localized
 from engine.problems import DefinitionError, Problem
 from engine.runtime import (
@@ -76,6 +78,7 @@ __all__ = [
     "EngineError",
     "Event",
     "EventReceived",
+    "MigrationProblem",
     "NotAssignee",
     "NotWaiting",
     "OpenTask",
@@ -108,10 +111,13 @@ __all__ = [
     "UnknownOutcome",
     "Withdrawn",
     "WrongDefinition",
+    "check_step_map",
     "content_hash",
     "load",
     "localized",
+    "migrate_state",
     "new_state",
+    "parse_step_map",
     "read",
     "step",
 ]

@@ -9,10 +9,11 @@ will hold, and ask decision tables for gaps and overlaps.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from engine import notices as notice_texts
 from engine import tables
 from engine.model import (
     ActionStep,
@@ -36,7 +37,6 @@ from engine.model import (
 )
 from engine.problems import Problem
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)\s*\}\}")
 BUILTIN_FIELDS = frozenset({"reference", "program", "submitted_on", "today", "outcome", "due_date", "step"})
 
 
@@ -81,8 +81,21 @@ class _Checker:
         for escalation in self.definition.escalations.values():
             if escalation.notice is not None:
                 self.check_notice(escalation.notice, escalation.where)
+            elif escalation.notify and "escalation" not in self.definition.notices:
+                self.at(
+                    escalation.where,
+                    "unknown_notice",
+                    f"escalation {escalation.name!r} notifies {', '.join(escalation.notify)} with the notice "
+                    "'escalation' (it names no other), but there is no notices/escalation.<language>.md: "
+                    "nobody would be told",
+                    "warning",
+                )
         for table_id, table in self.definition.tables.items():
             self.problems.extend(tables.check_table(table, f"{self.prefix}tables/{table_id}.yaml"))
+        for notice, texts in self.definition.notices.items():
+            for language, text in texts.items():
+                self.check_notice_text(f"{self.prefix}notices/{notice}.{language}.md", text)
+        self.check_contact()
 
     # -- the graph ------------------------------------------------------------------
 
@@ -216,6 +229,7 @@ class _Checker:
             )
 
     def check_notice(self, notice: str, where: Where) -> None:
+        """A notice the workflow sends must have a file in every language of the program."""
         texts = self.definition.notices.get(notice)
         if texts is None:
             self.at(where, "unknown_notice", f"notice {notice!r} has no file notices/{notice}.<language>.md")
@@ -227,21 +241,121 @@ class _Checker:
                     "missing_translation",
                     f"notice {notice!r} has no {language} text (notices/{notice}.{language}.md)",
                 )
-        for language, text in texts.items():
-            path = f"{self.prefix}notices/{notice}.{language}.md"
-            for line_number, line in enumerate(text.splitlines(), start=1):
-                for match in PLACEHOLDER.finditer(line):
-                    name = match.group(1)
-                    if name not in BUILTIN_FIELDS and not self.known.has(name):
-                        self.problems.append(
-                            Problem(
-                                path,
-                                line_number,
-                                match.start() + 1,
-                                "unknown_placeholder",
-                                f"{{{{ {name} }}}} is not a field of the case",
-                            )
-                        )
+
+    def check_notice_text(self, path: str, text: str) -> None:
+        """The subject line, and placeholders from the closed list naming answers fit to send."""
+        if notice_texts.subject(text) is None:
+            self.problems.append(
+                Problem(
+                    path,
+                    notice_texts.subject_line(text),
+                    1,
+                    "missing_subject",
+                    "a notice starts with its subject as a heading, e.g. '# Your library card is ready'",
+                )
+            )
+        for placeholder in notice_texts.placeholders(text):
+            message = self.placeholder_problem(placeholder)
+            if message is not None:
+                code, words = message
+                self.problems.append(Problem(path, placeholder.line, placeholder.col, code, words))
+
+    def placeholder_problem(self, placeholder: notice_texts.Placeholder) -> tuple[str, str] | None:
+        if not placeholder.known:
+            names = ", ".join(f"{{{{ {name} }}}}" for name in notice_texts.FIXED_PLACEHOLDERS)
+            return (
+                "unknown_placeholder",
+                f"{placeholder.written} is not a placeholder; a notice may use {names} "
+                "and {{ answers.<question> }}",
+            )
+        path = placeholder.answer
+        if path is None:
+            return None
+        found = _answer_at(self.definition.form_schema, path)
+        if found is None:
+            return "unknown_field", f"{placeholder.written} names {path!r}, which is not a question of the form"
+        if found.private:
+            return (
+                "private_answer",
+                f"{placeholder.written}: {path!r} is tagged x-pii or x-sensitive, and notices go by e-mail and "
+                "SMS, which are not private enough for it",
+            )
+        if found.group:
+            return (
+                "not_one_answer",
+                f"{placeholder.written} names a group of answers; name one question inside it",
+            )
+        return None
+
+    def check_contact(self) -> None:
+        contact = self.definition.program.contact
+        if contact is None:
+            return
+        for key, path, where in (
+            ("email", contact.email, contact.email_where),
+            ("phone", contact.phone, contact.phone_where),
+        ):
+            if path is None:
+                continue
+            found = _answer_at(self.definition.form_schema, path)
+            if found is None:
+                self.at(where, "unknown_field", f"contact {key} names {path!r}, which is not a question of the form")
+            elif found.group:
+                self.at(where, "not_one_answer", f"contact {key} names a group of answers; name one question")
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What the form says about one answer path: tagged private (itself or a group it is in)? a group?"""
+
+    private: bool
+    group: bool
+
+
+def _answer_at(schema: Mapping[str, Any], path: str) -> _Answer | None:
+    """The answer at a dotted path (a number or ``*`` steps into a list), None if the form has none."""
+    parts = ["*" if part.isdigit() else part for part in path.split(".")]
+    found = list(_answer_nodes(schema, parts, private=False, depth=0))
+    if not found:
+        return None
+    return _Answer(
+        private=any(private for _, private in found),
+        group=any(node.get("type") in ("object", "array") or "properties" in node for node, _ in found)
+        and not _list_of_choices(found),
+    )
+
+
+def _list_of_choices(found: list[tuple[Mapping[str, Any], bool]]) -> bool:
+    """A list of plain values (ticked choices) reads well as one answer: "a, b"."""
+    for node, _ in found:
+        items = node.get("items")
+        if node.get("type") == "array" and isinstance(items, Mapping) and items.get("type") not in ("object", "array"):
+            return True
+    return False
+
+
+def _answer_nodes(
+    node: object, parts: list[str], *, private: bool, depth: int
+) -> Iterator[tuple[Mapping[str, Any], bool]]:
+    """Every subschema at ``parts`` below ``node``, with whether it or a group above it is private."""
+    if not isinstance(node, Mapping) or depth > 16:
+        return
+    private = private or node.get("x-pii") is True or node.get("x-sensitive") is True
+    for key in ("allOf", "anyOf", "oneOf"):
+        for part in node.get(key, []) or []:
+            yield from _answer_nodes(part, parts, private=private, depth=depth + 1)
+    for branch in ("then", "else"):
+        yield from _answer_nodes(node.get(branch), parts, private=private, depth=depth + 1)
+    if not parts:
+        yield node, private
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        yield from _answer_nodes(node.get("items"), rest, private=private, depth=depth + 1)
+        return
+    properties = node.get("properties")
+    if isinstance(properties, Mapping):
+        yield from _answer_nodes(properties.get(head), rest, private=private, depth=depth + 1)
 
 
 class KnownFields:

@@ -19,8 +19,10 @@ from engine.model import (
     DEFAULT_DRAFT_DAYS,
     EMPTY_TEXT,
     MAX_DRAFT_DAYS,
+    SHARING_POLICIES,
     ActionStep,
     AfterSubmitting,
+    ApplicantContact,
     Clock,
     Compiled,
     DecideStep,
@@ -35,8 +37,10 @@ from engine.model import (
     NoticeStep,
     Panel,
     ParallelStep,
+    Privacy,
     Program,
     RequestStep,
+    Retention,
     Route,
     StartPage,
     Step,
@@ -84,10 +88,18 @@ PROGRAM_KEYS = {
     "start page",
     "after submitting",
     "drafts",
+    "contact",
 }
 START_PAGE_KEYS = {"purpose", "time needed", "you will need", "other ways to apply"}
 AFTER_SUBMITTING_KEYS = {"what happens next", "contact", "feedback"}
 DRAFTS_KEYS = {"keep for"}
+RETENTION_KEYS = {"closed cases"}
+RETENTION_UNITS = ("day", "week", "month", "year")
+"""``retention: closed cases`` counts calendar time (business days and hours make no sense for years of keeping)."""
+PRIVACY_KEYS = {"sharing", "sensitive fields seen by"}
+CONTACT_KEYS = {"email", "phone"}
+ANSWER_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+"""``contact: {email: ...}``: a dotted path to one answer of the form, e.g. ``contact.email``."""
 
 STEP_KINDS = (
     "task",
@@ -389,14 +401,13 @@ class _Reader:
         if not isinstance(timezone, str) or not calendars.is_timezone(timezone):
             self.problem(("timezone",), "invalid_timezone", f"{timezone!r} is not a time zone like America/Los_Angeles")
             timezone = "America/Los_Angeles"
-        retention = data.get("retention", {})
-        if not isinstance(retention, dict):
-            self.problem(("retention",), "invalid_type", "retention must map what to keep to how long")
-            retention = {}
+        retention = self.read_retention(data.get("retention"))
+        privacy = self.read_privacy(data.get("privacy"))
         notes = self.text(("version notes",), data.get("version notes"), required=False)
         start_page = self.read_start_page(data.get("start page"))
         after_submitting = self.read_after_submitting(data.get("after submitting"))
         draft_days = self.read_drafts(data.get("drafts"))
+        contact = self.read_contact(data.get("contact"))
         # With problems already reported, stand-ins keep the rest of the checks going.
         return Program(
             id=program_id or "unnamed",
@@ -408,11 +419,13 @@ class _Reader:
             languages=self.languages,
             channels=tuple(channels),
             timezone=timezone,
-            retention=MappingProxyType(retention),
+            retention=retention,
+            privacy=privacy,
             version_notes=notes or EMPTY_TEXT,
             start_page=start_page,
             after_submitting=after_submitting,
             draft_days=draft_days,
+            contact=contact,
         )
 
     def section(self, key: str, value: object, known: Iterable[str], example: str) -> dict[str, Any] | None:
@@ -472,6 +485,30 @@ class _Reader:
         after = AfterSubmitting(what_happens_next, contact, feedback)
         return None if after == AfterSubmitting() else after
 
+    def read_contact(self, value: object) -> ApplicantContact | None:
+        """Which answers notices reach the applicant at; whether the form has them is checked later."""
+        data = self.section("contact", value, CONTACT_KEYS, "{email: email, phone: phone}")
+        if not data:
+            return None
+        paths: dict[str, str | None] = {}
+        for key in ("email", "phone"):
+            path = data.get(key)
+            if path is not None and not (isinstance(path, str) and ANSWER_PATH.fullmatch(path)):
+                self.problem(
+                    ("contact", key),
+                    "invalid_value",
+                    f"contact {key} must name an answer of the form by its path, e.g. {key} or contact.{key}, "
+                    f"not {path!r}",
+                )
+                path = None
+            paths[key] = path
+        return ApplicantContact(
+            email=paths["email"],
+            phone=paths["phone"],
+            email_where=self.where(("contact", "email")) if paths["email"] else self.where(("contact",)),
+            phone_where=self.where(("contact", "phone")) if paths["phone"] else self.where(("contact",)),
+        )
+
     def read_drafts(self, value: object) -> int:
         data = self.section("drafts", value, DRAFTS_KEYS, "{keep for: 30 days}")
         keep_for = data.get("keep for") if data else None
@@ -494,6 +531,59 @@ class _Reader:
             )
             return DEFAULT_DRAFT_DAYS
         return days
+
+    def read_retention(self, value: object) -> Retention:
+        """``retention: {closed cases: 7 years}``; left out, cases are kept indefinitely."""
+        if value is not None and not isinstance(value, dict):
+            self.problem(("retention",), "invalid_type", "retention must map what to keep to how long")
+            return Retention()
+        data = self.section("retention", value, RETENTION_KEYS, "{closed cases: 7 years}")
+        written = data.get("closed cases") if data else None
+        if written is None:
+            return Retention()
+        try:
+            duration = calendars.parse_duration(written)
+        except calendars.DurationError:
+            duration = None
+        if duration is None or duration.unit not in RETENTION_UNITS:
+            self.problem(
+                ("retention", "closed cases"),
+                "invalid_duration",
+                "closed cases must say how long a closed case is kept: a whole number of days, weeks, months "
+                f"or years, at most 100 years, e.g. 7 years, not {written!r}",
+            )
+            return Retention()
+        return Retention(closed_cases=duration)
+
+    def read_privacy(self, value: object) -> Privacy:
+        """``privacy: {sharing: none, sensitive fields seen by: [role, ...]}``; roles must be the program's."""
+        data = self.section("privacy", value, PRIVACY_KEYS, "{sharing: none, sensitive fields seen by: [supervisor]}")
+        if not data:
+            return Privacy()
+        sharing = data.get("sharing", "none")
+        if sharing not in SHARING_POLICIES:
+            self.problem(
+                ("privacy", "sharing"),
+                "invalid_value",
+                f"sharing must be one of: {', '.join(SHARING_POLICIES)}, not {sharing!r}",
+            )
+            sharing = "none"
+        seen_by: list[str] = []
+        roles = data.get("sensitive fields seen by")
+        pointer: Pointer = ("privacy", "sensitive fields seen by")
+        if roles is not None and not (isinstance(roles, list) and all(isinstance(role, str) for role in roles)):
+            self.problem(pointer, "invalid_type", "sensitive fields seen by must list role names, e.g. [supervisor]")
+        elif roles is not None:
+            for index, role in enumerate(roles):
+                if role not in self.roles:
+                    self.problem(
+                        (*pointer, index), "unknown_role", f"role {role!r} is not declared in program.yaml roles"
+                    )
+                elif role in seen_by:
+                    self.problem((*pointer, index), "duplicate_role", f"role {role!r} is listed twice")
+                else:
+                    seen_by.append(role)
+        return Privacy(sharing=sharing, sensitive_fields_seen_by=tuple(seen_by))
 
     def read_notices(self) -> dict[str, dict[str, str]]:
         notices: dict[str, dict[str, str]] = {}

@@ -75,6 +75,39 @@ class AfterSubmitting:
 
 
 @dataclass(frozen=True)
+class ApplicantContact:
+    """Which answers reach the applicant (``contact``): dotted answer paths, each optional.
+
+    Notices to the citizen are e-mailed to the ``email`` answer (else to the account they
+    applied with) and sent by SMS to the ``phone`` answer.
+    """
+
+    email: str | None = None
+    phone: str | None = None
+    email_where: Where = NOWHERE
+    phone_where: Where = NOWHERE
+
+
+SHARING_POLICIES = ("none", "with consent")
+"""``privacy: sharing``: whether the program's case data may go to other programs (``none`` by default)."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long case data is kept (``retention``)."""
+
+    closed_cases: Any = None  # engine.calendar.Duration after the case closes; None: kept indefinitely
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """Who sees what of the applicant's answers (``privacy``)."""
+
+    sharing: str = "none"  # one of SHARING_POLICIES; recorded for operators and auditors
+    sensitive_fields_seen_by: tuple[str, ...] = ()  # roles that may reveal x-sensitive answers; none by default
+
+
+@dataclass(frozen=True)
 class Program:
     """What ``program.yaml`` says about the program."""
 
@@ -87,11 +120,13 @@ class Program:
     languages: tuple[str, ...] = ("en",)
     channels: tuple[str, ...] = ("online", "counter", "phone", "paper", "api")
     timezone: str = "America/Los_Angeles"
-    retention: Mapping[str, Any] = field(default_factory=dict)
+    retention: Retention = field(default_factory=Retention)
+    privacy: Privacy = field(default_factory=Privacy)
     version_notes: Text = EMPTY_TEXT
     start_page: StartPage | None = None
     after_submitting: AfterSubmitting | None = None
     draft_days: int = DEFAULT_DRAFT_DAYS  # unsubmitted drafts are deleted this long after their last save
+    contact: ApplicantContact | None = None  # the answers notices are e-mailed and texted to
 
 
 @dataclass(frozen=True)

@@ -195,8 +195,8 @@ PATTERN_WORKFLOWS = {
           withdrawn: {kind: end, outcome: withdrawn_no_answer}
         """,
         {
-            "notices/request_documents.en.md": "Please send your pay slips for {{ reference }}.",
-            "notices/reminder.en.md": "A reminder about {{ reference }}.",
+            "notices/request_documents.en.md": "# Please send your pay slips for {{ reference }}.",
+            "notices/reminder.en.md": "# A reminder about {{ reference }}.",
         },
     ),
     "test_a_statutory_clock_warns_and_escalates_before_breach": (
@@ -212,7 +212,7 @@ PATTERN_WORKFLOWS = {
           review: {kind: task, title: {en: Review}, role: clerk, outcomes: {done: finished}}
           finished: {kind: end, outcome: done}
         """,
-        {"notices/escalation.en.md": "Case {{ reference }} needs attention."},
+        {"notices/escalation.en.md": "# Case {{ reference }} needs attention."},
     ),
     "test_approval_chain_goes_level_by_level_and_a_denial_stops_it": (
         """

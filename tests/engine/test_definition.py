@@ -49,7 +49,11 @@ def problems_of(program_files: dict[str, str]) -> list[str]:
 
 
 def test_the_shipped_library_card_program_loads():
-    program_files = {path.name: path.read_text() for path in LIBRARY_CARD.iterdir() if path.is_file()}
+    program_files = {
+        path.relative_to(LIBRARY_CARD).as_posix(): path.read_text()
+        for path in LIBRARY_CARD.rglob("*")
+        if path.is_file() and path.relative_to(LIBRARY_CARD).parts[0] not in ("scenarios", "examples")
+    }
     definition = engine.load(program_files)
     assert definition.program.id == "library-card"
     assert definition.start == "review"
@@ -58,6 +62,7 @@ def test_the_shipped_library_card_program_loads():
     assert {outcome: [route.to for route in routes] for outcome, routes in review.outcomes.items()} == {
         "approve": ["issued"],
         "deny": ["refused"],
+        "ask_for_proof": ["request_proof"],
     }
     issued = definition.steps["issued"]
     assert isinstance(issued, EndStep)

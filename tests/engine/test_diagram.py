@@ -115,8 +115,8 @@ def definition(workflow: str, **extra: str) -> Definition:
             "program.yaml": PROGRAM,
             "form.schema.json": FORM,
             "workflow.yaml": textwrap.dedent(workflow),
-            "notices/receipt.en.md": "We have your application.",
-            "notices/receipt.zh-Hans.md": "我们已收到您的申请。",
+            "notices/receipt.en.md": "# We have your application.",
+            "notices/receipt.zh-Hans.md": "# 我们已收到您的申请。",
             **extra,
         }
     )

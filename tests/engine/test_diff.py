@@ -79,7 +79,7 @@ def definition(
         "program.yaml": PROGRAM,
         "form.schema.json": json.dumps(schema),
         "workflow.yaml": textwrap.dedent(workflow),
-        "notices/approval.en.md": "Your card is ready.",
+        "notices/approval.en.md": "# Your card is ready.",
         "tables/fee.yaml": TABLE,
     }
     return load({**base, **(files or {})})
@@ -223,7 +223,7 @@ def test_notices_and_tables_changes():
     changed_table = TABLE.replace("fee: 5", "fee: 7").replace("hit policy: unique", "hit policy: first")
     old = definition()
     new = definition(
-        files={"tables/fee.yaml": changed_table, "notices/approval.en.md": "Your card is ready to collect."}
+        files={"tables/fee.yaml": changed_table, "notices/approval.en.md": "# Your card is ready to collect."}
     )
     assert lines(old, new) == [
         "~ notice 'approval': text changed (en)",
@@ -423,12 +423,12 @@ def test_every_kind_of_step_reports_its_own_keys():
 
 
 def test_notices_tables_and_calendars_added_removed_and_changed():
-    old = definition(files={"notices/approval.zh-Hans.md": "您的卡已办好。", "notices/reminder.en.md": "Reminder."})
+    old = definition(files={"notices/approval.zh-Hans.md": "# 您的卡已办好。", "notices/reminder.en.md": "# Reminder."})
     new = definition(
         WORKFLOW.replace("start: review", "start: review\ncalendar: city"),
         files={
-            "notices/approval.es.md": "Su tarjeta está lista.",
-            "notices/welcome.en.md": "Welcome.",
+            "notices/approval.es.md": "# Su tarjeta está lista.",
+            "notices/welcome.en.md": "# Welcome.",
             "tables/fee.yaml": TABLE.replace("inputs: [age]", "inputs: [age]\ndomain: {age: whole numbers >= 0}"),
             "tables/late_fee.yaml": TABLE,
             "calendars/city.yaml": "id: city\ntitle: {en: City}\nweekend: [sunday]\n",

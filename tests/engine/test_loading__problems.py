@@ -181,8 +181,8 @@ colour: red
 """
     assert problems(program=program) == [
         "p/program.yaml:11:9: unknown_key: unknown key 'colour'; expected one of: after submitting, agency, channels, "
-        "drafts, id, languages, privacy, reference prefix, retention, roles, start page, summary, timezone, title, "
-        "version notes",
+        "contact, drafts, id, languages, privacy, reference prefix, retention, roles, start page, summary, timezone, "
+        "title, version notes",
         "p/program.yaml:1:5: invalid_id: id must be lower-case letters, digits and dashes, starting with a letter",
         "p/program.yaml:2:8: invalid_text: title must map language codes to text, e.g. {en: ...}",
         "p/program.yaml:3:15: invalid_text: en text must not be empty",
@@ -330,6 +330,8 @@ clocks:
         "p/workflow.yaml:9:90: unknown_escalation: escalation 'nope' is not defined under escalations",
         "p/workflow.yaml:9:115: unknown_escalation: escalation 'gone' is not defined under escalations",
         "p/workflow.yaml:10:10: unknown_step: clock 'later' starts on entering 'hearing', not a step",
+        "p/workflow.yaml:3:10: warning: unknown_notice: escalation 'hurry' notifies supervisor with the notice "
+        "'escalation' (it names no other), but there is no notices/escalation.<language>.md: nobody would be told",
     ]
 
 
@@ -506,6 +508,8 @@ finished: {kind: end, outcome: done}
         "or computed by any step",
         "p/workflow.yaml:6:5: missing_key: step 'review' escalates when overdue but has no due",
         "p/workflow.yaml:13:5: unknown_escalation: on overdue names 'hurry', not an escalation",
+        "p/workflow.yaml:3:9: warning: unknown_notice: escalation 'late' notifies supervisor with the notice "
+        "'escalation' (it names no other), but there is no notices/escalation.<language>.md: nobody would be told",
     ]
 
 
@@ -886,7 +890,7 @@ finished: {kind: end, outcome: done}
         files={
             "forms/review.schema.json": '{"properties": {"score": {}}}',
             "tables/fees.yaml": FEES,
-            "notices/ask.en.md": "Please answer about case {{ reference }} for {{ applicant.age }}.",
+            "notices/ask.en.md": "# Case {{ reference }}\nPlease answer for {{ answers.applicant.age }}.",
         },
     )
     assert found == []
@@ -954,25 +958,96 @@ finished: {kind: end, outcome: done, notice: bye}
         head="start: review\nescalations:\n  late: {notify: [clerk], notice: late}\n",
     )
     files = {
-        "notices/welcome.en.md": "Hello {{ name }}, case {{reference}}.\nIncome: {{ income }} {{ household.size }}",
-        "notices/welcome.es.md": "Hola {{ reference }}",
-        "notices/ask.en.md": "Please answer.",
+        "notices/welcome.en.md": "# Case {{reference}} of {{ program }}\n\nHello {{ name }}: {{ answers.income }}, "
+        "{{ outcome }}, {{ link }}.\nIncome: {{ answers.household.size }}",
+        "notices/welcome.es.md": "# Hola {{ reference }}",
+        "notices/ask.en.md": "# Please answer",
         "notices/nudge.en.md": "Reminder: {{ ask.anything }}",
-        "notices/nudge.es.md": "Recordatorio",
-        "notices/late.en.md": "Late.",
-        "notices/late.es.md": "Tarde {{ ghost }}",
+        "notices/nudge.es.md": "\n# Recordatorio {{ }}",
+        "notices/late.en.md": "# Late",
+        "notices/late.es.md": "# Tarde {{ answers.ghost }}",
+        "notices/unused.en.md": "#Unused",
         "notices/Welcome.md": "misnamed",
     }
     program = PROGRAM.replace("{en: Permit}", "{en: Permit, es: Permiso}") + "languages: [en, es]\n"
     assert problems(workflow, program=program, files=files) == [
         "p/notices/Welcome.md:0:0: invalid_file_name: notice files are named notices/<notice>.<language>.md, "
         "e.g. notices/approval.en.md",
-        "p/notices/welcome.en.md:1:7: unknown_placeholder: {{ name }} is not a field of the case",
-        "p/notices/welcome.en.md:2:22: unknown_placeholder: {{ household.size }} is not a field of the case",
         "p/workflow.yaml:6:8: missing_translation: notice 'ask' has no es text (notices/ask.es.md)",
         "p/workflow.yaml:7:13: unknown_notice: notice 'bye' has no file notices/bye.<language>.md",
-        "p/notices/late.es.md:1:7: unknown_placeholder: {{ ghost }} is not a field of the case",
+        "p/notices/welcome.en.md:3:7: unknown_placeholder: {{ name }} is not a placeholder; a notice may use "
+        "{{ reference }}, {{ program }}, {{ outcome }}, {{ link }} and {{ answers.<question> }}",
+        "p/notices/welcome.en.md:4:9: unknown_field: {{ answers.household.size }} names 'household.size', which is "
+        "not a question of the form",
+        "p/notices/nudge.en.md:1:1: missing_subject: a notice starts with its subject as a heading, e.g. "
+        "'# Your library card is ready'",
+        "p/notices/nudge.en.md:1:11: unknown_placeholder: {{ ask.anything }} is not a placeholder; a notice may use "
+        "{{ reference }}, {{ program }}, {{ outcome }}, {{ link }} and {{ answers.<question> }}",
+        "p/notices/nudge.es.md:2:16: unknown_placeholder: {{ }} is not a placeholder; a notice may use "
+        "{{ reference }}, {{ program }}, {{ outcome }}, {{ link }} and {{ answers.<question> }}",
+        "p/notices/late.es.md:1:9: unknown_field: {{ answers.ghost }} names 'ghost', which is not a question of the "
+        "form",
+        "p/notices/unused.en.md:1:1: missing_subject: a notice starts with its subject as a heading, e.g. "
+        "'# Your library card is ready'",
     ]
+
+
+PRIVATE_FORM = json.dumps(
+    {
+        "type": "object",
+        "properties": {
+            "email": {"type": "string", "format": "email", "x-pii": True},
+            "phone": {"type": "string"},
+            "branch": {"type": "string", "enum": ["Central", "Harbor"]},
+            "topics": {"type": "array", "items": {"type": "string"}},
+            "address": {"type": "object", "x-pii": True, "properties": {"city": {"type": "string"}}},
+            "people": {"type": "array", "items": {"type": "object", "properties": {"ssn": {"x-sensitive": True}}}},
+        },
+        "allOf": [{"then": {"properties": {"income": {"type": "number", "x-sensitive": True}}}}],
+    }
+)
+
+
+def test_a_notice_never_carries_private_answers_or_groups_of_answers():
+    """Notices go by e-mail and SMS: answers tagged x-pii or x-sensitive (or inside a group so
+    tagged) are refused, and so is a whole group; one plain answer or a list of choices is fine."""
+    workflow = steps("finished: {kind: end, outcome: done, notice: decided}\n", head="start: finished\n")
+    text = (
+        "# Decided for {{ answers.branch }}\n"
+        "{{ answers.topics }} {{ answers.email }} {{ answers.address.city }}\n"
+        "{{ answers.people.0.ssn }} {{ answers.income }} {{ answers.address }} {{ answers.phone }}"
+    )
+    assert problems(workflow, form=PRIVATE_FORM, files={"notices/decided.en.md": text}) == [
+        "p/notices/decided.en.md:2:22: private_answer: {{ answers.email }}: 'email' is tagged x-pii or x-sensitive, "
+        "and notices go by e-mail and SMS, which are not private enough for it",
+        "p/notices/decided.en.md:2:42: private_answer: {{ answers.address.city }}: 'address.city' is tagged x-pii or "
+        "x-sensitive, and notices go by e-mail and SMS, which are not private enough for it",
+        "p/notices/decided.en.md:3:1: private_answer: {{ answers.people.0.ssn }}: 'people.0.ssn' is tagged x-pii or "
+        "x-sensitive, and notices go by e-mail and SMS, which are not private enough for it",
+        "p/notices/decided.en.md:3:28: private_answer: {{ answers.income }}: 'income' is tagged x-pii or "
+        "x-sensitive, and notices go by e-mail and SMS, which are not private enough for it",
+        "p/notices/decided.en.md:3:49: private_answer: {{ answers.address }}: 'address' is tagged x-pii or "
+        "x-sensitive, and notices go by e-mail and SMS, which are not private enough for it",
+    ]
+
+
+def test_contact_names_answers_of_the_form():
+    program = PROGRAM + "contact: {email: email, phone: mobile}\n"
+    assert problems(program=program, form=PRIVATE_FORM) == [
+        "p/program.yaml:6:32: unknown_field: contact phone names 'mobile', which is not a question of the form",
+    ]
+    program = PROGRAM + "contact: {email: address, phone: 'phone number', fax: phone}\n"
+    assert problems(program=program, form=PRIVATE_FORM) == [
+        "p/program.yaml:6:55: unknown_key: unknown key 'fax'; expected one of: email, phone",
+        "p/program.yaml:6:34: invalid_value: contact phone must name an answer of the form by its path, e.g. phone "
+        "or contact.phone, not 'phone number'",
+        "p/program.yaml:6:18: not_one_answer: contact email names a group of answers; name one question",
+    ]
+    assert problems(program=PROGRAM + "contact: email\n", form=PRIVATE_FORM) == [
+        "p/program.yaml:6:10: invalid_type: contact must be a mapping of keys to values, e.g. "
+        "{email: email, phone: phone}",
+    ]
+    assert problems(program=PROGRAM + "contact: {email: email, phone: phone}\n", form=PRIVATE_FORM) == []
 
 
 def test_table_files_are_checked_and_named_like_steps():

@@ -648,8 +648,8 @@ def test_request_for_information_pauses_the_clock_reminds_and_times_out():
           withdrawn: {kind: end, outcome: withdrawn_no_answer}
         """,
         extra_files={
-            "notices/request_documents.en.md": "Please send your pay slips for {{ reference }}.",
-            "notices/reminder.en.md": "A reminder about {{ reference }}.",
+            "notices/request_documents.en.md": "# Please send your pay slips for {{ reference }}.",
+            "notices/reminder.en.md": "# A reminder about {{ reference }}.",
         },
     )
     # Submitted Monday 2026-03-02; asked on Wednesday the 4th; answered Monday the 9th: paused 3 business days.
@@ -701,7 +701,7 @@ def test_a_statutory_clock_warns_and_escalates_before_breach():
           review: {kind: task, title: {en: Review}, role: clerk, outcomes: {done: finished}}
           finished: {kind: end, outcome: done}
         """,
-        extra_files={"notices/escalation.en.md": "Case {{ reference }} needs attention."},
+        extra_files={"notices/escalation.en.md": "# Case {{ reference }} needs attention."},
     )
     early = passes(
         definition,
@@ -736,7 +736,7 @@ def test_task_deadline_escalates_when_overdue():
           review: {kind: task, title: {en: Review}, role: clerk, due: 2 days, on overdue: late, outcomes: {done: finished}}
           finished: {kind: end, outcome: done}
         """,
-        extra_files={"notices/escalation.en.md": "Late."},
+        extra_files={"notices/escalation.en.md": "# Late."},
     )
     passes(
         definition, "answers: {}\ndo:\n  - advance: 3 days\n  - expect notice to: {supervisor: escalation}\nexpect: {}"

@@ -523,7 +523,7 @@ steps:
   finished: {{kind: end, outcome: done}}
   lapsed: {{kind: end, outcome: lapsed}}
 """
-REQUEST_NOTICES = {"notices/request_documents.en.md": "Please send your pay slips."}
+REQUEST_NOTICES = {"notices/request_documents.en.md": "# Please send your pay slips."}
 
 
 def test_the_citizen_can_only_answer_an_open_request():
@@ -576,7 +576,7 @@ def test_clocks_resume_only_when_the_last_open_request_is_answered():
           both: {kind: join, joins: split, next: finished}
           finished: {kind: end, outcome: done}
         """,
-        extra_files={"notices/ask.en.md": "Please answer."},
+        extra_files={"notices/ask.en.md": "# Please answer."},
     )
     state, effects = submit(definition)
     assert audits(effects, "clock_paused") == [{"clock": "decision"}]  # once, though two requests opened
@@ -725,7 +725,7 @@ def test_an_overdue_task_escalates_to_roles_and_the_citizen_and_raises_the_prior
           again: {kind: task, title: {en: Again}, role: clerk, due: 2 days, on overdue: late, outcomes: {done: finished}}
           finished: {kind: end, outcome: done}
         """,
-        extra_files={"notices/late.en.md": "Your case is taking longer than it should."},
+        extra_files={"notices/late.en.md": "# Your case is taking longer than it should."},
     )
     state, effects = submit(definition)
     (opened,) = of(effects, engine.OpenTask)
@@ -769,7 +769,7 @@ def test_the_default_escalation_notice_goes_to_each_role():
           review: {kind: task, title: {en: Review}, role: clerk, outcomes: {done: finished}}
           finished: {kind: end, outcome: done}
         """,
-        extra_files={"notices/escalation.en.md": "A case needs attention."},
+        extra_files={"notices/escalation.en.md": "# A case needs attention."},
     )
     state, _ = submit(definition)
     state, effects = fire(definition, state, "clock_warn")
@@ -1043,7 +1043,7 @@ def test_status_texts_notice_steps_and_end_notices_reach_the_citizen():
             outcomes: {done: finished}
           finished: {kind: end, outcome: approved, notice: approval}
         """,
-        extra_files={"notices/welcome.en.md": "Welcome.", "notices/approval.en.md": "Approved."},
+        extra_files={"notices/welcome.en.md": "# Welcome.", "notices/approval.en.md": "# Approved."},
     )
     state, effects = submit(definition)
     assert notices(effects) == [("welcome", "citizen")]
@@ -1058,7 +1058,7 @@ def test_status_texts_notice_steps_and_end_notices_reach_the_citizen():
 
 
 def test_withdrawal_sends_the_withdrawn_notice_when_the_program_has_one():
-    definition = program(REVIEW, extra_files={"notices/withdrawn.en.md": "You withdrew."})
+    definition = program(REVIEW, extra_files={"notices/withdrawn.en.md": "# You withdrew."})
     state, _ = submit(definition)
     state, effects = engine.step(definition, state, engine.Withdrawn("citizen"), MONDAY)
     assert notices(effects) == [("withdrawn", "citizen")]

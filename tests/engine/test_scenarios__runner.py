@@ -57,10 +57,10 @@ DEFINITION = program(
       lapsed: {kind: end, outcome: lapsed}
     """,
     extra_files={
-        "notices/welcome.en.md": "We have your application.",
-        "notices/request_documents.en.md": "Please send your pay slips.",
-        "notices/approval.en.md": "Approved.",
-        "notices/escalation.en.md": "A case needs attention.",
+        "notices/welcome.en.md": "# We have your application.",
+        "notices/request_documents.en.md": "# Please send your pay slips.",
+        "notices/approval.en.md": "# Approved.",
+        "notices/escalation.en.md": "# A case needs attention.",
     },
 )
 
