@@ -1,6 +1,6 @@
 # CivicFlow — the two commands of the quick start, and what they stand on.
 #   make demo   install, migrate the embedded SQLite database, load definitions/,
-#               create demo users, serve on http://127.0.0.1:8000
+#               create demo users, serve on http://127.0.0.1:8000 with the embedded worker
 #   make test   install dev tools, run the whole test suite
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -22,7 +22,7 @@ PYTHON ?= $(firstword $(foreach candidate,$(PYTHON_CANDIDATES),$(shell $(candida
 
 DEV_ENV := CIVICFLOW_ENV=development
 
-.PHONY: help install demo test lint system-packages axe docs messages vendor-uswds clean
+.PHONY: help install demo test lint system-packages axe docs messages vendor-uswds clean bench-lifecycle
 
 help:
 	@echo "make demo     run the demo on http://$(HOST):$(PORT) (installs everything first)"
@@ -32,6 +32,7 @@ help:
 	@echo "make docs     build the documentation site into var/site"
 	@echo "make messages refresh and compile the interface translations (workflows/locale)"
 	@echo "make axe      fetch axe-core $(AXE_VERSION) for the accessibility tests"
+	@echo "make bench-lifecycle  queries and cases/s of submit -> claim -> approve (needs DATABASE_URL=postgres://...)"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then echo "make: no Python 3.12 or 3.13 found (looked for python3.13/python3.12 on PATH and under $(PYENV_ROOT_DIR)/versions/); install one and retry" >&2; exit 1; fi
@@ -42,10 +43,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The embedded worker (civicflow worker) fires timers and sends notices beside the server,
+# with no broker. A script's background job ignores Ctrl-C, so the traps stop it whenever the
+# server stops, however it stops; Ctrl-C, the usual way to end the demo, is not an error.
 demo: install
 	$(DEV_ENV) $(BIN)/civicflow migrate --no-input -v 0
 	$(DEV_ENV) $(BIN)/civicflow load-definitions
 	$(DEV_ENV) $(BIN)/civicflow seed-demo --url http://$(HOST):$(PORT)
+	$(DEV_ENV) $(BIN)/civicflow worker --interval 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 0' INT; trap 'exit 143' TERM; \
 	$(DEV_ENV) DEBUG=1 $(BIN)/civicflow runserver --noreload $(HOST):$(PORT)
 
 # Debian packages the tests use: Chromium for the browser tests (never a download by
@@ -74,6 +80,13 @@ $(AXE_JS):
 
 test: install system-packages axe
 	$(DEV_ENV) CIVICFLOW_AXE_JS=$(CURDIR)/$(AXE_JS) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks print figures and assert nothing (bench/README.md). bench/lifecycle measures
+# PostgreSQL: DATABASE_URL names a server and database; it works in a throwaway test_<name>
+# database and drops it. Extra options through BENCH_ARGS, e.g. BENCH_ARGS="--cases 50 --sql".
+BENCH_ARGS ?=
+bench-lifecycle: install
+	$(DEV_ENV) $(BIN)/python -m bench.lifecycle $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

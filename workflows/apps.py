@@ -5,3 +5,8 @@ class WorkflowsConfig(AppConfig):
     name = "workflows"
     verbose_name = "CivicFlow"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The outbox finds its delivery functions by kind: register them in every process
+        # (web, worker, commands) before anything is delivered.
+        from workflows import notices  # noqa: F401

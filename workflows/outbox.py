@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -64,7 +65,7 @@ def enqueue(
     notice: Notice | None = None,
 ) -> Outbox:
     """Add a side effect to the caller's transaction. The same ``key`` twice adds it once."""
-    row, _ = Outbox.objects.get_or_create(
+    row, created = Outbox.objects.get_or_create(
         key=key,
         defaults={
             "kind": kind,
@@ -75,6 +76,12 @@ def enqueue(
             "created_at": now,
         },
     )
+    if created and settings.CELERY_BROKER_URL:
+        # With a broker, a worker is asked at once, after the commit (never for a rollback);
+        # the sweep remains the guarantee that it is delivered.
+        from workflows import background  # Celery is loaded only by installations that use it
+
+        transaction.on_commit(partial(background.deliver_soon, row.pk))
     return row
 
 

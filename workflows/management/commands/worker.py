@@ -1,17 +1,21 @@
 """civicflow worker [--once] [--interval SECONDS] — fire due timers and deliver the outbox.
 
-Production runs the same service function from Celery; a small installation or the demo runs
-this loop beside the web server (or ``--once`` from a scheduler).
+Production runs the same service functions from Celery (``workflows.background``); a small
+installation or the demo runs this loop beside the web server (or ``--once`` from a scheduler).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError, connection
 
 from workflows import outbox, services
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -25,14 +29,33 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=5.0, help="seconds between looks (default 5)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        while True:
-            fired = services.timers_run_due()
-            delivered = outbox.deliver_due()
-            if fired or delivered or options["once"]:
-                self.stdout.write(f"fired {fired} timer(s), delivered {delivered} message(s)")
-            if options["once"]:
-                return
-            try:
+        once: bool = options["once"]
+        try:
+            while True:
+                try:
+                    fired = self._fire_due_timers()
+                    delivered = outbox.deliver_due()
+                except DatabaseError:
+                    if once:
+                        raise
+                    # A restarting database must not end the loop: everything due is still there.
+                    log.exception("the database is not answering; looking again in a moment")
+                    connection.close()
+                else:
+                    if fired or delivered or once:
+                        self.stdout.write(f"fired {fired} timer(s), delivered {delivered} message(s)")
+                if once:
+                    return
                 time.sleep(max(options["interval"], 0.1))
-            except KeyboardInterrupt:
-                return
+        except KeyboardInterrupt:
+            return
+
+    def _fire_due_timers(self) -> int:
+        """Fire each due timer in its own transaction; one that fails does not hold up the others."""
+        fired = 0
+        for timer_id in services.timers_due():
+            try:
+                fired += services.timer_fire(timer_id=timer_id)
+            except Exception:  # rolled back: the timer stays pending and is tried next time
+                log.exception("timer %s could not fire; it stays pending and is tried again", timer_id)
+        return fired

@@ -1,0 +1,48 @@
+"""The Celery tasks (see ``workflows.background`` for the app and how it runs).
+
+Each is a thin call into the same functions ``civicflow worker`` uses, and each is safe to run
+twice for the same id: ``services.timer_fire`` fires a timer only while it is pending and
+``outbox.deliver_one`` leases a row before doing anything. A task that fails is not retried
+by Celery: the row stays due in the database and the next sweep sends it again (outbox rows
+with their own backoff).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from workflows import outbox, services
+from workflows.background import DELIVER, FIRE_TIMER, SWEEP, app, dispatch_expires
+
+log = logging.getLogger(__name__)
+
+SWEEP_BATCH = 200
+"""How many due timers, and how many due outbox rows, one sweep sends at most; the rest wait
+for the next sweep, so one sweep never floods the queue."""
+
+
+@app.task(name=FIRE_TIMER)
+def fire_timer(timer_id: int) -> bool:
+    """Fire one timer if it is still pending and due; True if this call fired it."""
+    return services.timer_fire(timer_id=timer_id)
+
+
+@app.task(name=DELIVER)
+def deliver(outbox_id: int) -> bool:
+    """Lease, carry out and acknowledge one outbox row; True if this call delivered it."""
+    return outbox.deliver_one(outbox_id)
+
+
+@app.task(name=SWEEP)
+def sweep() -> dict[str, int]:
+    """Send one task for every due timer and every due outbox row (up to ``SWEEP_BATCH`` each)."""
+    expires = dispatch_expires()
+    timers = services.timers_due(limit=SWEEP_BATCH)
+    for timer_id in timers:
+        fire_timer.apply_async(args=[timer_id], expires=expires)
+    rows = outbox.due(limit=SWEEP_BATCH)
+    for row_id in rows:
+        deliver.apply_async(args=[row_id], expires=expires)
+    if timers or rows:
+        log.info("sweep: sent %s timer(s) and %s outbox row(s)", len(timers), len(rows))
+    return {"timers": len(timers), "outbox": len(rows)}
