@@ -1,7 +1,12 @@
-from django.contrib import admin
+import json
+from typing import Any
 
-from workflows import outbox
-from workflows.models import Case, CaseEvent, DefinitionVersion, Outbox, Program, Task
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from workflows import outbox, privacy, services
+from workflows.models import AccessLog, Case, CaseEvent, DefinitionVersion, Outbox, Program, Task
 
 
 @admin.register(Program)
@@ -28,9 +33,63 @@ class CaseAdmin(admin.ModelAdmin[Case]):
     list_display = ["reference", "program", "status", "outcome", "channel", "submitted_at"]
     list_filter = ["program", "status", "channel"]
     search_fields = ["reference"]
+    # The answers show with the sensitive ones masked: revealing one happens on the task page,
+    # for staff the program entitles, and is logged there.
+    exclude = ["data", "state"]
+    readonly_fields = ["answers", "engine_state"]
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False  # cases change only through services, which keep the history
+
+    @admin.display(description="answers (sensitive ones masked)")
+    def answers(self, obj: Case) -> str:
+        if obj.purged_at is not None:
+            return f"Personal data removed on {obj.purged_at:%Y-%m-%d} under the retention policy."
+        return _as_json(privacy.mask_answers(privacy.schemas_of(obj.version).form, obj.data))
+
+    @admin.display(description="engine state (sensitive answers masked)")
+    def engine_state(self, obj: Case) -> str:
+        state = dict(obj.state)
+        state["data"] = privacy.schemas_of(obj.version).mask_state_data(state.get("data") or {})
+        return _as_json(state)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        response = super().change_view(request, object_id, form_url, extra_context)
+        case = self.get_object(request, object_id) if request.method == "GET" else None
+        if case is not None and response.status_code == 200:
+            services.access_record(user=request.user, case=case, action=privacy.VIEWED, detail={"admin": True})
+        return response
+
+
+def _as_json(value: Any) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin[AccessLog]):
+    """Who opened which case, file or hidden answer: read-only, for auditors and superusers."""
+
+    list_display = ["at", "user", "action", "case", "detail"]
+    list_filter = ["action"]
+    search_fields = ["case__reference", "user__username"]
+    list_select_related = ["user", "case"]
+    date_hierarchy = "at"
+
+    def has_view_permission(self, request: HttpRequest, obj: AccessLog | None = None) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_staff and (user.is_superuser or privacy.is_auditor(user)))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(Task)

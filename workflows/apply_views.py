@@ -660,8 +660,18 @@ def _case(public_id: Any) -> Case:
 def submitted(request: HttpRequest, public_id: Any) -> HttpResponse:
     case = _case(public_id)
     context = _program_context(request, case.program)
-    context.update({"case": case, "on_behalf_of": case.on_behalf_of})
+    context.update({"case": case, "on_behalf_of": case.on_behalf_of, "follow": _follows(request, case)})
     return render(request, "workflows/apply/submitted.html", context)
+
+
+def _follows(request: HttpRequest, case: Case) -> bool:
+    """May this browser open the applicant's case page (to answer requests, or withdraw)?"""
+    if case.channel != Case.Channel.ONLINE:
+        return False
+    if request.user.is_authenticated and case.submitted_by_id == request.user.pk:
+        return True
+    draft = Draft.objects.filter(case=case).first()
+    return draft is not None and _holds(request, draft)
 
 
 @require_GET

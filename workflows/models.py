@@ -130,7 +130,7 @@ class Task(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="who handed this task to its assignee (the task goes back to them)",
+        help_text="who delegated this task to its assignee (kept for the history and the task page)",
     )
     created_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -398,6 +398,7 @@ class Outbox(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "outbox message"
         indexes = [models.Index(fields=["status", "available_at"], name="outbox_due")]
 
     def __str__(self) -> str:

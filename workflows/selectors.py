@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.db.models import Case as SqlCase
 from django.db.models import F, IntegerField, Q, QuerySet, Value, When
 
@@ -49,3 +50,8 @@ def task_visible_to(user: Actor, task_id: int) -> Task:
         .select_related("case", "case__program", "case__version", "assignee")
         .get(pk=task_id)
     )
+
+
+def role_holders(role: str) -> QuerySet[User]:
+    """The active people holding ``role``, by user name (whom a task can be handed to)."""
+    return User.objects.filter(groups__name=role, is_active=True).order_by("username").distinct()

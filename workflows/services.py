@@ -9,23 +9,32 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 import engine
 import forms
-from workflows import audit, faults, programs, uploads
+from engine.model import RequestStep
+from forms.errors import pointer_from
+from forms.ui import schema_at
+from workflows import applicants, audit, faults, notices, privacy, programs, uploads
 from workflows.models import (
+    AccessLog,
     Case,
     DefinitionVersion,
     Draft,
     Note,
+    Notice,
+    Outbox,
     Program,
     ReferenceCounter,
     Submission,
@@ -200,6 +209,7 @@ def _open_case(
     language: str,
 ) -> Case:
     with transaction.atomic():
+        faults.checkpoint(faults.SERVICE_AFTER_STEP)
         # The submission row first: its unique key is taken before any other work is done.
         submission = Submission.objects.create(
             program=program,
@@ -496,17 +506,337 @@ def case_add_note(*, task_id: int, user: Actor, text: str) -> Note:
         raise ServiceError(f"a note can be at most {NOTE_MAX_CHARS:,} characters; this one has {len(words):,}")
     with transaction.atomic():
         task, staff = _lock_case_of_task(task_id, user, doing="add notes to this case")
+        if task.case.purged_at is not None:
+            raise Conflict("this case's personal data was removed by the retention rules; nothing can be added")
         now = timezone.now()
         note = Note.objects.create(case=task.case, author=staff, text=words, written_at=now)
         audit.record(case=task.case, at=now, kind="note_added", actor=staff, detail={"note": note.pk})
     return note
 
 
+# ------------------------------------------------------------------ case actions
+
+REASON_MAX_CHARS = 2_000
+DOCUMENT_DESCRIPTION_MAX_CHARS = 200  # the width of Upload.description
+
+
+class DocumentRefused(ServiceError):
+    """A file was not kept (empty, too large, a type that is not allowed, a virus): ``code`` says which."""
+
+    def __init__(self, refusal: uploads.UploadRefused) -> None:
+        self.refusal = refusal
+        super().__init__(refusal.message)
+        self.code = refusal.code
+
+
+def task_reassign(*, task_id: int, user: Actor, to_username: str) -> Task:
+    """Give an open task to another active holder of its role (reallocation).
+
+    Anyone holding the task's role may do it, whether the task is theirs, someone else's or
+    nobody's. The new assignee must be active, hold the role, and not be kept off the step by
+    separation of duties (the engine decides that, from who did which step).
+    """
+    with transaction.atomic():
+        task, staff = _lock_open_task(task_id, user, doing="reassign this task")
+        person = _role_holder(task, to_username)
+        if task.assignee_id == person.pk:
+            raise Conflict(f"the task is already assigned to {person.get_username()}")
+        event = engine.TaskReassigned(token=task.token, to=person.get_username(), actor=staff.get_username())
+        _step(task, staff, event)
+    return task
+
+
+def task_delegate(*, task_id: int, user: Actor, to_username: str) -> Task:
+    """The assignee hands their task to another holder of its role; the task remembers who delegated it.
+
+    The person it is delegated to decides it (the decision is final, as any other); releasing it
+    or reassigning it clears the delegation.
+    """
+    with transaction.atomic():
+        task, staff = _lock_open_task(task_id, user, doing="delegate this task")
+        if task.assignee_id != staff.pk:
+            raise NotAllowed("only the person this task is assigned to can delegate it; assign it to yourself first")
+        person = _role_holder(task, to_username)
+        if person.pk == staff.pk:
+            raise ServiceError("the task is already yours: choose a colleague to delegate it to")
+        event = engine.TaskDelegated(token=task.token, to=person.get_username(), actor=staff.get_username())
+        _step(task, staff, event)
+    return task
+
+
+def case_withdraw(*, case_id: int, user: applicants.Applicant, reason: str = "") -> Case:
+    """Withdraw an application: by the applicant, or by the program's staff on their behalf.
+
+    Staff must say why (the applicant asked by phone, by letter...): the reason is kept with the
+    withdrawal in the case history. Everything still open on the case is cancelled.
+    """
+    words = _reason_text(reason)
+    with transaction.atomic():
+        case = _lock_case(case_id)
+        detail: dict[str, Any] = {"reason": words} if words else {}
+        actor: User | None
+        if applicants.is_applicant(case, user):
+            actor = user if isinstance(user, User) else None
+        elif isinstance(user, User) and _holds_program_role(case, user):
+            if not words:
+                raise ServiceError("say why the applicant asked to withdraw; the reason is kept in the case history")
+            actor = user
+            detail["on_behalf_of_applicant"] = True
+        else:
+            raise NotAllowed(
+                "only the applicant, or the program's staff on their behalf, can withdraw this application"
+            )
+        _still_running(case)
+        name = actor.get_username() if actor is not None else "applicant"
+        _step_case(case, actor, engine.Withdrawn(actor=name), annotate={"case_withdrawn": detail})
+    return case
+
+
+def case_cancel(*, case_id: int, user: Actor, reason: str) -> Case:
+    """End a case as ``cancelled`` (a duplicate, an application made in error...), by the program's staff.
+
+    The reason is required and kept in the case history; everything still open is cancelled.
+    """
+    words = _reason_text(reason)
+    with transaction.atomic():
+        case = _lock_case(case_id)
+        if not (isinstance(user, User) and _holds_program_role(case, user)):
+            raise NotAllowed("only the program's staff can cancel a case")
+        if not words:
+            raise ServiceError("say why the case is cancelled; the reason is kept in the case history")
+        _still_running(case)
+        _step_case(case, user, engine.CaseCancelled(actor=user.get_username(), reason=words))
+    return case
+
+
+def case_add_document(*, task_id: int, user: Actor, file: UploadedFile[Any] | None, description: str = "") -> Upload:
+    """A file staff add to the task's case (a letter, a scanned paper proof), open task or done.
+
+    The file goes through the same checks as the applicant's (sniffed type, size limit, virus
+    scan) and is stored privately; the caseworkers of the program see it beside the applicant's
+    files. It is checked and stored before the case is locked (scanning takes time), and removed
+    again if the row cannot be written.
+    """
+    words = description.strip()
+    if len(words) > DOCUMENT_DESCRIPTION_MAX_CHARS:
+        raise ServiceError(
+            f"a description can be at most {DOCUMENT_DESCRIPTION_MAX_CHARS} characters; this one has {len(words):,}"
+        )
+    if file is None:
+        raise ServiceError("choose the file to add")
+    # A quick refusal before the file is read; the role is checked again under the lock.
+    role = Task.objects.filter(pk=task_id).values_list("role", flat=True).first()
+    if role is None:
+        raise Task.DoesNotExist(task_id)
+    if role not in roles_of(user):
+        raise NotAllowed(f"only a {role.replace('_', ' ')} can add documents to this case")
+    try:
+        kept = uploads.keep(file, rules=uploads.staff_rules(), where=f"task {task_id}, staff document")
+    except uploads.UploadRefused as refusal:
+        raise DocumentRefused(refusal) from None
+    try:
+        with transaction.atomic():
+            task, staff = _lock_case_of_task(task_id, user, doing="add documents to this case")
+            case = task.case
+            if case.purged_at is not None:
+                raise Conflict("this case's personal data was removed by the retention rules; nothing can be added")
+            upload = Upload.objects.create(case=case, field="", added_by=staff, description=words, **kept.row())
+            detail = {
+                "upload": str(upload.public_id),
+                "content_type": upload.content_type,
+                "size": upload.size,
+                "sha256": upload.sha256,
+                **({"description": words} if words else {}),
+            }
+            audit.record(case=case, at=upload.uploaded_at, kind="document_added", actor=staff, detail=detail)
+    except BaseException:
+        uploads.forget(kept)
+        raise
+    return upload
+
+
+def citizen_respond(
+    *,
+    case_id: int,
+    user: applicants.Applicant,
+    token: int,
+    data: Mapping[str, Any],
+    files: Mapping[str, Sequence[UploadedFile[Any]]] | None = None,
+    language: str = "en",
+) -> Case:
+    """The applicant's answer to a request for information; the case then goes on.
+
+    The answers are validated against the request's answer form, every problem at once
+    (``InvalidSubmission``). Files are checked and stored first, outside the lock, and removed
+    again if the answer is refused; an upload reference typed into the answers is never taken.
+    A request that was answered already, ran out of time, or whose case closed is refused
+    (``Conflict``), and so is anyone but the applicant (``NotAllowed``).
+    """
+    case = Case.objects.select_related("version").get(pk=case_id)
+    request = _request_of(case, user, token)  # a quick refusal before any file is read
+    form = applicants.answer_form(case.version, request.step)
+    kept: list[tuple[uploads.KeptFile, uuid.UUID, str]] = []
+    try:
+        answers = _answers(form, request.step, data, files or {}, kept, case.reference, language)
+        with transaction.atomic():
+            case = _lock_case(case_id)
+            request = _request_of(case, user, token)
+            for stored, public_id, field in kept:
+                Upload.objects.create(
+                    public_id=public_id, case=case, field=f"{request.step.name}.{field}", **stored.row()
+                )
+            actor = user if isinstance(user, User) else None
+            _step_case(case, actor, engine.CitizenResponded(token=token, data=answers))
+    except BaseException:
+        for stored, _public_id, _field in kept:
+            uploads.forget(stored)
+        raise
+    return case
+
+
+def _answers(
+    form: applicants.AnswerForm | None,
+    step: RequestStep,
+    data: Mapping[str, Any],
+    files: Mapping[str, Sequence[UploadedFile[Any]]],
+    kept: list[tuple[uploads.KeptFile, uuid.UUID, str]],
+    reference: str,
+    language: str,
+) -> dict[str, Any]:
+    """The answers with each posted file stored and referenced; ``InvalidSubmission`` with every problem."""
+    if form is None:
+        return {}  # nothing to fill in: sending the answer says "done"
+    answers = {name: value for name, value in data.items() if name not in form.file_fields}
+    errors: list[forms.FieldError] = []
+    refused: set[str] = set()
+    for field in form.file_fields:
+        posted = list(files.get(field, ()))
+        rules = form.file_rules(field)
+        pointer = pointer_from([field])
+        refs: list[str] = []
+        if len(posted) > rules.max_files:
+            errors.append(
+                applicants.upload_error(pointer, uploads.UploadRefused.too_many_files(rules.max_files), language)
+            )
+            refused.add(pointer)
+            continue
+        for file in posted:
+            try:
+                stored = uploads.keep(file, rules=rules, where=f"case {reference}, request {step.name}, field {field}")
+            except uploads.UploadRefused as refusal:
+                errors.append(applicants.upload_error(pointer, refusal, language))
+                refused.add(pointer)
+                continue
+            public_id = uuid.uuid4()
+            kept.append((stored, public_id, field))
+            refs.append(str(public_id))
+        if refs:
+            many = (schema_at(form.form.schema, field) or {}).get("type") == "array"
+            answers[field] = refs if many else refs[0]
+    errors.extend(error for error in form.form.errors(answers, language) if error.pointer not in refused)
+    if errors:
+        raise InvalidSubmission(errors)
+    return answers
+
+
+def _request_of(case: Case, user: applicants.Applicant, token: int) -> applicants.OpenRequest:
+    if not applicants.is_applicant(case, user):
+        raise NotAllowed("only the applicant can answer this request")
+    if case.status != Case.Status.RUNNING:
+        raise Conflict("this application is closed, so the request can no longer be answered")
+    request = applicants.open_request(case, token)
+    if request is None:
+        raise Conflict("this request is no longer open: it was answered already, or the time to answer it ran out")
+    return request
+
+
+def _lock_case(case_id: int) -> Case:
+    """Lock the case row, then read it as it is now (``Case.DoesNotExist`` if there is none)."""
+    return Case.objects.select_for_update(of=("self",)).select_related("version", "program").get(pk=case_id)
+
+
+def _lock_open_task(task_id: int, user: Actor, *, doing: str) -> tuple[Task, User]:
+    """Lock the task's case, check the user holds the task's role, then that the task is still open."""
+    task, staff = _lock_case_of_task(task_id, user, doing=doing)
+    _still_running(task.case)
+    if task.status != Task.Status.OPEN:
+        raise Conflict(
+            "this task has already been decided" if task.status == Task.Status.COMPLETED else "this task was cancelled"
+        )
+    return task, staff
+
+
+def _still_running(case: Case) -> None:
+    if case.status != Case.Status.RUNNING:
+        outcome = case.outcome.replace("_", " ") or "closed"
+        raise Conflict(f"this case is already closed ({outcome}), so it cannot change any more")
+
+
+def _role_holder(task: Task, username: str) -> User:
+    """The active user named ``username`` who holds the task's role, or a refusal saying what is wrong."""
+    name = username.strip()
+    if not name:
+        raise ServiceError("choose the person to give the task to")
+    if len(name) > 150:
+        raise ServiceError("a user name has at most 150 characters")
+    person = User.objects.filter(username=name, is_active=True).first()
+    if person is None:
+        raise ServiceError(f"there is no active user named {name!r}")
+    if task.role not in roles_of(person):
+        raise ServiceError(f"{name} is not a {task.role.replace('_', ' ')}, so cannot be given this task")
+    return person
+
+
+def _holds_program_role(case: Case, user: User) -> bool:
+    definition = programs.stored_definition(case.version.files, case.version.content_hash)
+    return bool(roles_of(user) & set(definition.program.roles))
+
+
+def _reason_text(reason: str) -> str:
+    words = reason.strip()
+    if len(words) > REASON_MAX_CHARS:
+        raise ServiceError(f"a reason can be at most {REASON_MAX_CHARS:,} characters; this one has {len(words):,}")
+    return words
+
+
+def _step_case(
+    case: Case,
+    actor: User | None,
+    event: engine.Event,
+    *,
+    annotate: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Run one engine step on the (locked) case and write what it decided.
+
+    ``annotate`` adds details to the history events the engine records, by kind: what the
+    engine's event does not carry (why a withdrawal was asked for on the applicant's behalf).
+    """
+    definition = programs.stored_definition(case.version.files, case.version.content_hash)
+    now = timezone.now()
+    try:
+        state, effects = engine.step(definition, engine.CaseState.from_json(case.state), event, now)
+    except (engine.SeparationOfDuties, engine.RetainFamiliar, engine.NotAssignee) as error:
+        raise NotAllowed(str(error)) from None
+    except engine.EngineError as error:
+        raise Conflict(str(error)) from None
+    if annotate:
+        effects = [
+            replace(effect, detail={**effect.detail, **annotate[effect.kind]})
+            if isinstance(effect, engine.RecordAudit) and effect.kind in annotate
+            else effect
+            for effect in effects
+        ]
+    faults.checkpoint(faults.SERVICE_AFTER_STEP)
+    case.state = state.to_json()
+    _apply(case, effects, actor=actor, now=now)
+    faults.checkpoint(faults.SERVICE_BEFORE_COMMIT)
+
+
 # ------------------------------------------------------------------ timers
 
 
 def timers_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
-    """Ids of pending timers whose time has come, earliest first (not locked: see ``timer_fire``)."""
+    """Ids of pending timers whose time has come, earliest first (not locked: ``timer_fire`` claims each)."""
     cutoff = now or timezone.now()
     due = Timer.objects.filter(status=Timer.Status.PENDING, due_at__lte=cutoff).order_by("due_at", "pk")
     return list(due.values_list("pk", flat=True)[:limit])
@@ -515,15 +845,29 @@ def timers_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
 def timer_fire(*, timer_id: int, now: datetime | None = None) -> bool:
     """Fire one timer, exactly once: True if this call fired it.
 
-    The case row is locked first, as every other service does (so a worker and a caseworker
-    never wait on each other in opposite orders); then the timer is re-read. A timer another
-    worker fired, or that a completed task cancelled meanwhile, is left alone.
+    The timer is claimed by locking its case's row with ``SKIP LOCKED``: the case row first,
+    as every other service does, because a service holding a case lock may update that case's
+    timer rows, so a worker holding a timer lock while waiting on the case could deadlock.
+    When another transaction holds the case (a caseworker deciding, another worker firing one
+    of its timers), the timer is left pending for the next sweep instead of waiting: False.
+    Under the lock the timer is re-read; one another worker fired, or that a completed task
+    cancelled meanwhile, is left alone. (SQLite has no row locks; its transactions take the
+    database's write lock when they begin, so they run one at a time.)
     """
     with transaction.atomic():
         case_id = Timer.objects.filter(pk=timer_id).values_list("case_id", flat=True).first()
         if case_id is None:
             return False
-        case = Case.objects.select_for_update().select_related("version").get(pk=case_id)
+        # of=("self",): lock the case row only, not the version row joined to it, which every
+        # case of the program shares.
+        case = (
+            Case.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("version")
+            .filter(pk=case_id)
+            .first()
+        )
+        if case is None:
+            return False  # busy: the next sweep fires it
         timer = Timer.objects.get(pk=timer_id)
         moment = now or timezone.now()
         if timer.status != Timer.Status.PENDING or timer.due_at > moment:
@@ -537,11 +881,15 @@ def timer_fire(*, timer_id: int, now: datetime | None = None) -> bool:
         timer.save(update_fields=["status", "fired_at"])
         case.state = state.to_json()
         _apply(case, effects, actor=None, now=moment)
+        faults.checkpoint(faults.TIMER_BEFORE_COMMIT)
     return True
 
 
 def timers_run_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Fire every due timer (up to ``limit``); returns how many this call fired."""
+    """Fire every due timer (up to ``limit``); returns how many this call fired.
+
+    A timer whose case is busy is skipped and stays due: a later call fires it.
+    """
     return sum(timer_fire(timer_id=timer_id, now=now) for timer_id in timers_due(now=now, limit=limit))
 
 
@@ -590,8 +938,8 @@ def _assignee_for(task: engine.OpenTask) -> User | None:
 def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now: datetime) -> None:
     """Write what the engine decided. Runs inside the caller's transaction.
 
-    Timers, notices and webhooks are recorded in the case history for now; the case
-    runtime (workers, outbox, message centre) delivers them.
+    Notices are stored for the message centre and queued in the outbox (``workflows.notices``);
+    webhooks are recorded in the case history for now.
     """
     for effect in effects:
         match effect:
@@ -610,10 +958,15 @@ def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now:
                         )
                 except IntegrityError:
                     raise Conflict("this step already has an open task") from None
-            case engine.AssignTask(token=token, assignee=assignee):
-                Task.objects.filter(case=case, token=token, status=Task.Status.OPEN).update(
-                    assignee=_user_named(assignee)
-                )
+            case engine.AssignTask(token=token, assignee=assignee, actor=by, how=how):
+                # The row follows the engine's token: a delegation records who handed the task
+                # on; releasing or reassigning clears it; claiming leaves it as it was.
+                changes: dict[str, Any] = {"assignee": _user_named(assignee)}
+                if how == "delegated":
+                    changes["delegated_by"] = _user_named(by)
+                elif how in ("released", "reassigned"):
+                    changes["delegated_by"] = None
+                Task.objects.filter(case=case, token=token, status=Task.Status.OPEN).update(**changes)
             case engine.CloseTask(token=token, outcome=outcome):
                 Task.objects.filter(case=case, token=token, status=Task.Status.OPEN).update(
                     status=Task.Status.COMPLETED, outcome=outcome, completed_at=now, completed_by=actor
@@ -636,7 +989,9 @@ def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now:
                     status=Timer.Status.CANCELLED
                 )
                 audit.record(case=case, at=now, kind="cancel_timer", actor=actor, detail=_jsonable(vars(effect)))
-            case engine.SendNotice() | engine.CallWebhook():
+            case engine.SendNotice():
+                notices.send(case, effect, now=now, actor=actor)  # records the send_notice history event
+            case engine.CallWebhook():
                 audit.record(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
             case engine.SetPriority(priority=priority):
                 case.priority = priority  # escalations raise it; the inbox shows urgent cases first
@@ -677,3 +1032,234 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_jsonable(item) for item in value]
     return value
+
+
+# ------------------------------------------------------------------ moving cases between versions
+
+
+class MigrationRefused(ServiceError):
+    """The case cannot move to the other version as it stands; ``problems`` says why (nothing changed)."""
+
+    code = "migration_refused"
+
+    def __init__(self, reference: str, problems: Sequence[engine.MigrationProblem]) -> None:
+        self.problems = list(problems)
+        errors = [problem for problem in problems if problem.severity == "error"]
+        super().__init__(f"{reference} cannot move: " + "; ".join(str(problem) for problem in errors))
+
+
+@dataclass(frozen=True)
+class CaseMigration:
+    """What moving one case found: its problems (errors and warnings), and whether it moved."""
+
+    reference: str
+    problems: tuple[engine.MigrationProblem, ...]
+    moved: bool
+
+    @property
+    def errors(self) -> tuple[engine.MigrationProblem, ...]:
+        return tuple(problem for problem in self.problems if problem.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[engine.MigrationProblem, ...]:
+        return tuple(problem for problem in self.problems if problem.severity != "error")
+
+
+def case_migrate(
+    *,
+    case_id: int,
+    target_version: DefinitionVersion,
+    step_map: Mapping[str, str],
+    actor: User | None = None,
+    by: str = "",
+    dry_run: bool = False,
+) -> CaseMigration:
+    """Move a running case to ``target_version`` of its program, renaming steps by ``step_map``.
+
+    All or nothing: under the case's row lock the engine rewrites the state (``engine.migrate_state``);
+    with any error the case is left exactly as it was and ``MigrationRefused`` carries every
+    problem. Otherwise the case's state and version, the step names of its open tasks and one
+    ``migrated`` history event (old and new hashes, the map, who) are written together. Answers
+    that the new version's form would not accept are a warning: they were valid when submitted.
+
+    ``dry_run`` rehearses: the same checks, nothing locked or written, the problems returned.
+    """
+    with transaction.atomic():
+        case = Case.objects.select_related("version", "program").get(pk=case_id) if dry_run else _lock_case(case_id)
+        problems = _migration_refusals(case, target_version)
+        state = engine.CaseState.from_json(case.state)
+        migrated = state
+        if not problems:
+            source = programs.stored_definition(case.version.files, case.version.content_hash)
+            target = programs.stored_definition(target_version.files, target_version.content_hash)
+            migrated, problems = engine.migrate_state(state, source, target, step_map)
+            if not any(problem.severity == "error" for problem in problems):
+                problems.extend(_answers_no_longer_valid(case, target_version))
+        result = CaseMigration(case.reference, tuple(problems), moved=False)
+        if dry_run:
+            return result
+        if result.errors:
+            raise MigrationRefused(case.reference, problems)
+        renamed = {
+            before.id: after.step
+            for before, after in zip(state.tokens, migrated.tokens, strict=True)
+            if before.step != after.step
+        }
+        for token, step in renamed.items():
+            Task.objects.filter(case=case, token=token, status=Task.Status.OPEN).update(step=step)
+        old_hash = case.version.content_hash
+        case.state = migrated.to_json()
+        case.version = target_version
+        case.save(update_fields=["state", "version"])
+        detail: dict[str, Any] = {
+            "from": old_hash,
+            "to": target_version.content_hash,
+            "steps": dict(step_map),
+            **({"by": by} if by else {}),
+            **({"warnings": [str(problem) for problem in result.warnings]} if result.warnings else {}),
+        }
+        audit.record(case=case, at=timezone.now(), kind="migrated", actor=actor, detail=detail)
+    return replace(result, moved=True)
+
+
+def _migration_refusals(case: Case, target_version: DefinitionVersion) -> list[engine.MigrationProblem]:
+    """What the case's row alone says against moving it (the engine checks its state after)."""
+    if target_version.program_id != case.program_id:
+        return [engine.MigrationProblem("other_program", f"{target_version} is not a version of {case.program.slug}")]
+    if case.status != Case.Status.RUNNING:
+        return [engine.MigrationProblem("case_not_running", f"the case is {case.status}; only running cases move")]
+    if case.version_id == target_version.pk:
+        return [engine.MigrationProblem("same_version", f"the case already runs on {target_version}")]
+    return []
+
+
+def _answers_no_longer_valid(case: Case, target_version: DefinitionVersion) -> list[engine.MigrationProblem]:
+    if case.purged_at is not None:
+        return []  # the answers were removed by the retention rules: nothing to check
+    form = programs.loaded(target_version.files, target_version.content_hash).form
+    return [
+        engine.MigrationProblem(
+            "answers_invalid",
+            f"the answer at {error.pointer or '/'} would not be accepted by the new version's form: {error.message}",
+            "warning",
+        )
+        for error in form.validate(case.data)
+    ]
+
+
+# ------------------------------------------------------------------ privacy: the access log, reveals, the purge
+
+REVEAL_PATH_MAX_CHARS = 300
+
+
+def access_record(*, user: Actor, case: Case, action: str, detail: dict[str, Any] | None = None) -> AccessLog:
+    """One access-log row: ``user`` opened the case (``viewed``) or one of its files (``downloaded``).
+
+    A single INSERT, outside any case lock: reading a case never waits on one.
+    """
+    if not isinstance(user, User):
+        raise NotAllowed("sign in to open cases")
+    if action not in privacy.ACTIONS:
+        raise ValueError(f"unknown access-log action {action!r}")
+    return AccessLog.objects.create(at=timezone.now(), user=user, case=case, action=action, detail=detail or {})
+
+
+def answers_reveal(*, case: Case, user: Actor, paths: Sequence[str]) -> list[str]:
+    """Log that ``user`` revealed masked answers of ``case`` (one ``revealed`` row each); returns the paths.
+
+    Only staff holding a role of ``privacy: sensitive fields seen by`` may (``NotAllowed``), and
+    only answers that are masked and have a value (``ServiceError``): nothing else is logged.
+    """
+    definition = programs.stored_definition(case.version.files, case.version.content_hash)
+    if not isinstance(user, User) or not privacy.may_reveal(user, definition):
+        raise NotAllowed("only staff the program lets see sensitive answers can show them")
+    schemas = privacy.schemas_of(case.version)
+    chosen = list(dict.fromkeys(path for path in paths if path))
+    if not chosen:
+        raise ServiceError("choose the answer to show")
+    for path in chosen:
+        if (
+            len(path) > REVEAL_PATH_MAX_CHARS
+            or schemas.root_of(path) != path
+            or schemas.value(case, path) in (None, "", [], {})
+        ):
+            raise ServiceError("there is no hidden answer to show there")
+    now = timezone.now()
+    AccessLog.objects.bulk_create(
+        AccessLog(at=now, user=user, case=case, action=privacy.REVEALED, detail={"field": path}) for path in chosen
+    )
+    return chosen
+
+
+class NotDue(ServiceError):
+    """The case is running, already purged, kept indefinitely, or still inside its retention."""
+
+    code = "not_due"
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What the purge removed from one case."""
+
+    reference: str
+    files: int
+    notes: int
+    notices: int
+
+
+PURGED_NOTE = "personal data removed by the retention purge"
+
+
+def case_purge(*, case_id: int, now: datetime | None = None) -> Purged:
+    """Remove a closed case's personal data once its version's ``retention: closed cases`` has passed.
+
+    In one transaction, under the case lock: the answers (the case's, the engine state's data and
+    lists, the submission's, the draft's), the notes' text, the notices' body and their e-mail
+    and SMS copies go; the uploaded files are deleted (from disk once committed) with their rows.
+    The reference, program, outcome, dates, tasks and the hash-chained history stay, and a
+    ``purged`` event is appended to it. ``NotDue`` when the case may not be purged now.
+    """
+    moment = now or timezone.now()
+    with transaction.atomic():
+        case = _lock_case(case_id)
+        if case.purged_at is not None:
+            raise NotDue(f"{case.reference}: the personal data was already removed on {case.purged_at:%Y-%m-%d}")
+        if case.status != Case.Status.CLOSED or case.closed_at is None:
+            raise NotDue(f"{case.reference} is still running; only closed cases are purged")
+        definition = programs.stored_definition(case.version.files, case.version.content_hash)
+        due = privacy.retention_ends(definition, case.closed_at)
+        if due is None:
+            raise NotDue(f"{case.reference}: its program keeps closed cases indefinitely (no retention: closed cases)")
+        kept_for = definition.program.retention.closed_cases
+        if due > moment:
+            raise NotDue(f"{case.reference} is kept until {due:%Y-%m-%d} (closed cases: {kept_for})")
+        files = 0
+        for upload in Upload.objects.filter(Q(case=case) | Q(draft__case=case)).distinct():
+            uploads.discard(upload)
+            files += 1
+        notes = Note.objects.filter(case=case).update(text="")
+        notices_removed = Notice.objects.filter(case=case).update(body="")
+        # The copies carry addresses and text; one not sent yet never will be (a closed case, years on).
+        Outbox.objects.filter(case=case).exclude(status=Outbox.Status.PENDING).update(payload={}, last_error="")
+        Outbox.objects.filter(case=case, status=Outbox.Status.PENDING).update(
+            payload={}, status=Outbox.Status.DEAD, last_error=PURGED_NOTE
+        )
+        Submission.objects.filter(case=case).update(data={}, on_behalf_of="")
+        Draft.objects.filter(case=case).update(data={}, email="", on_behalf_of="", resume_token_hash="")
+        state = dict(case.state)
+        state["data"] = {}
+        # An ``each`` step keeps the list items it ran over, and panels and lists their results.
+        state["groups"] = [{**group, "items": [], "results": []} for group in state.get("groups") or []]
+        case.state = state
+        case.data = {}
+        case.on_behalf_of = ""
+        case.purged_at = moment
+        case.save(update_fields=["state", "data", "on_behalf_of", "purged_at"])
+        detail = {
+            "closed cases": str(kept_for),
+            "files": files,
+            "notes": notes,
+            "notices": notices_removed,
+        }
+        audit.record(case=case, at=moment, kind="purged", actor=None, detail=detail)
+    return Purged(case.reference, files, notes, notices_removed)

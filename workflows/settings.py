@@ -237,17 +237,31 @@ _SMTP_OPTIONS = {
     "use_tls": _flag("EMAIL_USE_TLS"),
     "timeout": 30,
 }
+# The file backend writes each message into a folder instead of sending it (trials, tests).
+_FILE_OPTIONS = {"file_path": os.environ.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")}
 MAILERS = {
     "default": {
         "BACKEND": _EMAIL_BACKEND,
-        "OPTIONS": _SMTP_OPTIONS if _EMAIL_BACKEND.endswith("smtp.EmailBackend") else {},
+        "OPTIONS": (
+            _SMTP_OPTIONS
+            if _EMAIL_BACKEND.endswith("smtp.EmailBackend")
+            else _FILE_OPTIONS
+            if _EMAIL_BACKEND.endswith("filebased.EmailBackend")
+            else {}
+        ),
     }
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "CivicFlow <no-reply@localhost>")
 
 # -- background work ----------------------------------------------------------------
-# Empty means the embedded mode: no broker, work runs in-process (see the operator guide).
+# Empty means the embedded mode: no broker; `civicflow worker` fires timers and delivers the
+# outbox. Set, Celery workers do (workflows/background.py; docs/operator/background-work.md).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+# Installations sharing one broker need a queue each, or one's workers run the other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "").strip() or "civicflow"
+CIVICFLOW_SWEEP_SECONDS = _number("CIVICFLOW_SWEEP_SECONDS", 5, kind=float, least=0.5)
+CIVICFLOW_OUTBOX_LEASE_SECONDS = _number("CIVICFLOW_OUTBOX_LEASE_SECONDS", 300, least=1)
+CIVICFLOW_OUTBOX_MAX_ATTEMPTS = _number("CIVICFLOW_OUTBOX_MAX_ATTEMPTS", 8, least=1)
 
 # -- CivicFlow ----------------------------------------------------------------------
 CIVICFLOW_DEFINITIONS = Path(os.environ.get("CIVICFLOW_DEFINITIONS", BASE_DIR / "definitions"))
@@ -262,6 +276,16 @@ CLAMAV_ADDRESS = os.environ.get("CLAMAV_ADDRESS", "")
 CLAMAV_TIMEOUT = _number("CLAMAV_TIMEOUT", 10, kind=float, least=0.1)
 CIVICFLOW_UPLOAD_MAX_BYTES = _number("CIVICFLOW_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, least=1)
 FILE_UPLOAD_PERMISSIONS = 0o600  # stored documents readable by the service account only
+# Notices (workflows/notices.py): the site's address as people reach it, for the links in
+# e-mails and text messages; how text messages go out (a dotted class path; empty: none are
+# sent), and where the file backend writes them.
+CIVICFLOW_PUBLIC_URL = os.environ.get("CIVICFLOW_PUBLIC_URL", "" if PRODUCTION else "http://127.0.0.1:8000").rstrip("/")
+if CIVICFLOW_PUBLIC_URL and not CIVICFLOW_PUBLIC_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        f"CIVICFLOW_PUBLIC_URL must start with https:// (or http://), not {CIVICFLOW_PUBLIC_URL!r}"
+    )
+CIVICFLOW_SMS_BACKEND = os.environ.get("CIVICFLOW_SMS_BACKEND", "" if PRODUCTION else "workflows.sms.ConsoleBackend")
+CIVICFLOW_SMS_FILE_DIR = Path(os.environ.get("CIVICFLOW_SMS_FILE_DIR", VAR_DIR / "sms"))
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

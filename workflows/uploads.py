@@ -27,6 +27,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any, Protocol
 
 from django.conf import settings
@@ -383,6 +384,49 @@ def store(file: UploadedFile[Any], *, field: str, draft: Draft, rules: UploadRul
     """
     if existing_count >= rules.max_files:
         raise UploadRefused.too_many_files(rules.max_files)
+    kept = keep(file, rules=rules, where=f"draft {draft.public_id}, field {field}")
+    try:
+        return Upload.objects.create(draft=draft, field=field, **kept.row())
+    except BaseException:
+        forget(kept)
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class KeptFile:
+    """A file that passed every check and is stored, but has no ``Upload`` row yet.
+
+    The caller creates the row (``Upload(**kept.row(), ...)``) in its own transaction, and calls
+    :func:`forget` if that fails, so a refused or rolled-back change leaves no file behind.
+    """
+
+    stored_name: str
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
+    scan: str
+    uploaded_at: datetime
+
+    def row(self) -> dict[str, Any]:
+        """The ``Upload`` fields this file fills."""
+        return {
+            "stored_name": self.stored_name,
+            "original_name": self.original_name,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "scan": self.scan,
+            "uploaded_at": self.uploaded_at,
+        }
+
+
+def keep(file: UploadedFile[Any], *, rules: UploadRules, where: str) -> KeptFile:
+    """Check one posted file (size, emptiness, sniffed type, virus scan) and store it privately.
+
+    Raises :class:`UploadRefused` having stored nothing. ``where`` says in log lines what the
+    file was for (never its name: names can be personal data).
+    """
     declared = file.size
     if declared is not None and declared > rules.max_bytes:
         raise UploadRefused.too_large(rules.max_bytes)
@@ -397,27 +441,26 @@ def store(file: UploadedFile[Any], *, field: str, draft: Draft, rules: UploadRul
         content_type = sniff(copy.read(HEAD_BYTES))
         if content_type is None or content_type not in rules.accept:
             raise UploadRefused.type_not_allowed(rules.accept)
-        scan = _scan(copy, field=field, draft=draft)
+        scan = _scan(copy, where=where)
 
         now = timezone.now()
         copy.seek(0)
         name = f"uploads/{now.year}/{uuid.uuid4().hex}"  # nothing of the citizen's name, no extension
         stored_name = default_storage.save(name, File(copy, name=name))
+    return KeptFile(stored_name, clean_name(file.name or ""), content_type, size, sha256, scan, now)
+
+
+def forget(kept: KeptFile) -> None:
+    """Remove a kept file whose row was never created (the change that wanted it was refused)."""
     try:
-        return Upload.objects.create(
-            draft=draft,
-            field=field,
-            stored_name=stored_name,
-            original_name=clean_name(file.name or ""),
-            content_type=content_type,
-            size=size,
-            sha256=sha256,
-            scan=scan,
-            uploaded_at=now,
-        )
-    except BaseException:
-        default_storage.delete(stored_name)
-        raise
+        default_storage.delete(kept.stored_name)
+    except OSError:
+        logger.exception("could not remove the unused stored file %s", kept.stored_name)
+
+
+def staff_rules() -> UploadRules:
+    """What staff may add to a case: any type the sniffer recognises, up to the installation's limit."""
+    return UploadRules(accept=tuple(KNOWN_TYPES), max_bytes=int(settings.CIVICFLOW_UPLOAD_MAX_BYTES), max_files=1)
 
 
 def _copy_at_most(source: UploadedFile[Any], target: IO[bytes], limit: int) -> tuple[int, str]:
@@ -438,7 +481,7 @@ def _copy_at_most(source: UploadedFile[Any], target: IO[bytes], limit: int) -> t
     return size, digest.hexdigest()
 
 
-def _scan(copy: IO[bytes], *, field: str, draft: Draft) -> str:
+def _scan(copy: IO[bytes], *, where: str) -> str:
     """The ``scan`` value to store, or a refusal. Logs name no file: names can be personal data."""
     scanner = scanner_from_settings()
     if scanner is None:
@@ -447,12 +490,10 @@ def _scan(copy: IO[bytes], *, field: str, draft: Draft) -> str:
     try:
         verdict = scanner.scan(iter(lambda: copy.read(CHUNK_BYTES), b""))
     except ScanUnavailable as error:
-        logger.error("upload refused, virus scan unavailable (draft %s, field %s): %s", draft.public_id, field, error)
+        logger.error("upload refused, virus scan unavailable (%s): %s", where, error)
         raise UploadRefused.scan_unavailable() from error
     if not verdict.is_clean:
-        logger.warning(
-            "upload refused, virus found (draft %s, field %s): %s", draft.public_id, field, verdict.signature
-        )
+        logger.warning("upload refused, virus found (%s): %s", where, verdict.signature)
         raise UploadRefused.infected()
     return Upload.Scan.CLEAN
 

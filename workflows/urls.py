@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from workflows import apply_views, views
+from workflows import apply_views, citizen_views, message_views, views
 
 urlpatterns = [
     path("", views.catalogue, name="catalogue"),
@@ -19,6 +19,11 @@ urlpatterns = [
     path("applications/<uuid:public_id>/submitted/", apply_views.submitted, name="submitted"),
     path("applications/<uuid:public_id>/already-submitted/", apply_views.already_submitted, name="already_submitted"),
     path("applications/<uuid:public_id>/receipt/", apply_views.receipt, name="receipt"),
+    path("my/applications/", citizen_views.my_applications, name="my_applications"),
+    path("my/applications/<uuid:public_id>/", citizen_views.my_application, name="my_application"),
+    path("my/applications/<uuid:public_id>/withdraw/", citizen_views.withdraw, name="my_application_withdraw"),
+    path("my/messages/", message_views.message_list, name="my_messages"),
+    path("my/messages/<int:notice_id>/", message_views.message_detail, name="my_message"),
     path("work/assisted/", apply_views.assisted_start, name="assisted_start"),
     path("work/", views.inbox, name="inbox"),
     path("work/tasks/<int:task_id>/", views.task_detail, name="task"),

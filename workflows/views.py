@@ -9,13 +9,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from engine import localized
 from engine.model import EachStep, HumanStep, Step
-from workflows import programs, selectors, services, uploads, wizard
-from workflows.models import Task, Upload
+from workflows import applicants, notices, privacy, programs, selectors, services, uploads
+from workflows.models import Case, Task, Upload
 
 
 def language_of(request: HttpRequest) -> str:
@@ -60,19 +61,39 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     form = programs.loaded(version.files, version.content_hash).pages
     tree = form.tree(task.case.data, [], lang, form.pages(task.case.data)[0])
     files = {str(upload.public_id): upload.original_name for upload in task.case.uploads.all()}
-    sections = wizard.summary(tree, files, _("Not provided"), task.case.data)
+    # Sensitive answers show masked; staff the program entitles see those they chose to reveal.
+    entitled = privacy.may_reveal(request.user, definition)
+    revealed = privacy.revealed_in(request.session, task.case_id, timezone.now()) if entitled else frozenset()
+    sections = privacy.summary(
+        form.schema, tree, task.case.data, uploads=files, not_provided=_("Not provided"), revealed=revealed
+    )
+    documents = list(task.case.uploads.select_related("added_by").order_by("uploaded_at", "pk"))
+    hidden_documents = (
+        set() if entitled else {doc.pk for doc in documents if privacy.sensitive_upload(task.case, doc.field)}
+    )
+    services.access_record(user=request.user, case=task.case, action=privacy.VIEWED, detail={"task": task.pk})
     context = {
         "task": task,
         "step_title": localized(step.title, lang),
         "program_title": localized(task.case.program.title, lang),
         "sections": sections,
-        "documents": list(task.case.uploads.order_by("uploaded_at")),
+        "documents": documents,
+        "hidden_documents": hidden_documents,
+        "may_reveal": entitled,
+        "reveal_minutes": privacy.REVEAL_MINUTES,
+        "access_log": privacy.access_log_of(task.case) if privacy.is_auditor(request.user) else None,
+        "request_answers": applicants.answers_given(task.case, lang, revealed=revealed),
+        "role_holders": list(selectors.role_holders(task.role)),
+        "case_running": task.case.status == Case.Status.RUNNING,
         "notes": list(task.case.notes.select_related("author").order_by("written_at", "pk")),
+        "notices": notices.notices_of_case(task.case),
         "outcomes": [{"name": name, "label": name.replace("_", " ").capitalize()} for name in _outcomes_of(step)],
         "mine": task.assignee_id == request.user.pk,
         "open": task.status == Task.Status.OPEN,
     }
-    return render(request, "workflows/task.html", context)
+    response = render(request, "workflows/task.html", context)
+    response["Cache-Control"] = "private, no-store"  # personal data, maybe revealed answers: keep out of caches
+    return response
 
 
 @login_required
@@ -84,6 +105,12 @@ def task_file(request: HttpRequest, task_id: int, upload_id: str) -> HttpRespons
         upload = task.case.uploads.get(public_id=upload_id)
     except (Task.DoesNotExist, Upload.DoesNotExist, ValueError):
         raise Http404("no such document") from None
+    version = task.case.version
+    definition = programs.stored_definition(version.files, version.content_hash)
+    if privacy.sensitive_upload(task.case, upload.field) and not privacy.may_reveal(request.user, definition):
+        raise Http404("no such document")  # a file for a sensitive answer, and the program does not entitle them
+    detail = {"upload": str(upload.public_id), **({"field": upload.field} if upload.field else {})}
+    services.access_record(user=request.user, case=task.case, action=privacy.DOWNLOADED, detail=detail)
     return uploads.response_for(upload)
 
 
@@ -108,6 +135,8 @@ def _act_on_task(request: HttpRequest, task: Task) -> HttpResponse:
             services.task_release(task_id=task.pk, user=request.user)
             messages.success(request, "The task is back in the queue.")
             return HttpResponseRedirect(reverse("inbox"))
+        elif action in _CASE_ACTIONS:
+            return _CASE_ACTIONS[action](request, task)
         elif action == "complete":
             outcome = request.POST.get("outcome", "")
             services.task_complete(task_id=task.pk, user=request.user, outcome=outcome)
@@ -119,6 +148,63 @@ def _act_on_task(request: HttpRequest, task: Task) -> HttpResponse:
         messages.error(request, refusal.message)
         return HttpResponseRedirect(here, status=303)
     return HttpResponseRedirect(here, status=303)
+
+
+def _reassign(request: HttpRequest, task: Task) -> HttpResponse:
+    task = services.task_reassign(task_id=task.pk, user=request.user, to_username=request.POST.get("to", ""))
+    name = task.assignee.get_username() if task.assignee else ""
+    messages.success(request, _("The task is now assigned to %(name)s.") % {"name": name})
+    return HttpResponseRedirect(reverse("task", args=[task.pk]), status=303)
+
+
+def _delegate(request: HttpRequest, task: Task) -> HttpResponse:
+    task = services.task_delegate(task_id=task.pk, user=request.user, to_username=request.POST.get("to", ""))
+    name = task.assignee.get_username() if task.assignee else ""
+    messages.success(request, _("You delegated the task to %(name)s.") % {"name": name})
+    return HttpResponseRedirect(reverse("task", args=[task.pk]), status=303)
+
+
+def _cancel_case(request: HttpRequest, task: Task) -> HttpResponse:
+    services.case_cancel(case_id=task.case_id, user=request.user, reason=request.POST.get("reason", ""))
+    messages.success(request, _("Case %(reference)s is cancelled.") % {"reference": task.case.reference})
+    return HttpResponseRedirect(reverse("task", args=[task.pk]), status=303)
+
+
+def _withdraw_case(request: HttpRequest, task: Task) -> HttpResponse:
+    services.case_withdraw(case_id=task.case_id, user=request.user, reason=request.POST.get("reason", ""))
+    messages.success(
+        request, _("Case %(reference)s is withdrawn for the applicant.") % {"reference": task.case.reference}
+    )
+    return HttpResponseRedirect(reverse("task", args=[task.pk]), status=303)
+
+
+def _add_document(request: HttpRequest, task: Task) -> HttpResponse:
+    services.case_add_document(
+        task_id=task.pk,
+        user=request.user,
+        file=request.FILES.get("file"),
+        description=request.POST.get("description", ""),
+    )
+    messages.success(request, _("Document added to the case."))
+    return HttpResponseRedirect(reverse("task", args=[task.pk]), status=303)
+
+
+def _reveal(request: HttpRequest, task: Task) -> HttpResponse:
+    """Show masked answers to staff entitled to them: logged, then kept shown in this session for a while."""
+    paths = services.answers_reveal(case=task.case, user=request.user, paths=request.POST.getlist("field"))
+    privacy.remember_revealed(request.session, task.case_id, paths, timezone.now())
+    return HttpResponseRedirect(reverse("task", args=[task.pk]) + "#answers", status=303)
+
+
+# The task page's forms beyond claim, release and decide; each answers with a redirect (PRG).
+_CASE_ACTIONS = {
+    "reveal": _reveal,
+    "reassign": _reassign,
+    "delegate": _delegate,
+    "cancel_case": _cancel_case,
+    "withdraw_case": _withdraw_case,
+    "document": _add_document,
+}
 
 
 @require_GET

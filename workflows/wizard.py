@@ -333,6 +333,7 @@ class Row:
     answer: tuple[str, ...]
     page: str
     anchor: str
+    hidden: tuple[str, ...] = ()  # answer paths this row shows masked; entitled staff may reveal them (privacy)
 
 
 @dataclass(frozen=True)

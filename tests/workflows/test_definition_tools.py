@@ -46,7 +46,7 @@ def test_check_lists_the_problems(tmp_path, capsys):
         call_command("check", "--definitions-only", str(folder), stdout=StringIO(), stderr=err)
     lines = err.getvalue().splitlines()
     assert f"{folder}/workflow.yaml:9:16: unknown_step: outcome 'approve' goes to 'isued', which is not a step" in lines
-    assert f"{folder}/workflow.yaml:13:5: unreachable_step: step 'issued' cannot be reached from 'review'" in lines
+    assert f"{folder}/workflow.yaml:14:5: unreachable_step: step 'issued' cannot be reached from 'review'" in lines
 
 
 @pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_check_passes_on_the_shipped_programs_and_runs_the_system_checks_too():
 def test_test_definitions_runs_every_scenario():
     out, _ = run("test-definitions", "library-card")
     assert "PASSED" in out
-    assert out.strip().splitlines()[-1].startswith("4 passed, 0 failed in ")
+    assert out.strip().splitlines()[-1].startswith("6 passed, 0 failed in ")
 
 
 def test_test_definitions_shows_a_failing_scenario_with_its_line(tmp_path):
@@ -69,7 +69,7 @@ def test_test_definitions_shows_a_failing_scenario_with_its_line(tmp_path):
     scenario = folder / "scenarios" / "approve.yaml"
     scenario.write_text(scenario.read_text().replace("outcome: approved", "outcome: denied"))
     out = StringIO()
-    with pytest.raises(CommandError, match=r"3 passed, 1 failed"):
+    with pytest.raises(CommandError, match=r"5 passed, 1 failed"):
         call_command("test-definitions", str(folder), stdout=out)
     assert f"{scenario}:8: expected outcome 'denied', got 'approved'" in out.getvalue()
 

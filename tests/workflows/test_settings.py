@@ -82,6 +82,7 @@ def test_development_generates_a_secret_key_once_and_keeps_it(tmp_path):
         ("CLAMAV_TIMEOUT", "soon", "CLAMAV_TIMEOUT must be a number"),
         ("CIVICFLOW_UPLOAD_MAX_BYTES", "5MB", "CIVICFLOW_UPLOAD_MAX_BYTES must be a whole number"),
         ("EMAIL_PORT", "smtp", "EMAIL_PORT must be a whole number"),
+        ("CIVICFLOW_PUBLIC_URL", "apply.example.gov", "CIVICFLOW_PUBLIC_URL must start with https://"),
     ],
 )
 def test_a_wrong_setting_gets_one_clear_line(tmp_path, name, value, words):

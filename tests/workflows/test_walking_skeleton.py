@@ -73,6 +73,7 @@ def test_a_citizen_applies_and_a_librarian_approves(client, library_card, librar
         "case_started",
         "task_claimed",
         "task_completed",
+        "send_notice",
         "case_closed",
     ]
     webhooks = CaseEvent.objects.filter(case=case, kind="call_webhook").order_by("pk")

@@ -1,0 +1,390 @@
+"""Notices reach people: rendered once, kept in the message centre, sent by e-mail and SMS.
+
+When the engine sends a notice (``engine.SendNotice``), ``send`` runs inside the case's
+transaction: it renders the notice's Markdown in the recipient's language, stores it as a
+``Notice`` (the applicant's message centre shows it), and queues one outbox row per address
+and channel. The outbox delivers them after the commit (``deliver_email``, ``deliver_sms``).
+
+Placeholders are filled by plain replacement of a closed list of names (``engine.notices``).
+Answers go in as text: escaped as Markdown in what is rendered to HTML, so an answer can never
+become a link or markup, and as they are in the plain-text part and the SMS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import smtplib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from markdown_it import MarkdownIt
+
+import engine
+from engine import notices as notice_texts
+from workflows import audit, outbox, programs, sms
+from workflows.models import Case, Notice, Outbox, Task
+
+log = logging.getLogger(__name__)
+
+SUBJECT_MAX_CHARS = 200
+"""``Notice.subject`` holds this much; a longer subject is cut with an ellipsis (the body has it all)."""
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+
+# ------------------------------------------------------------------ rendering
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A notice with its placeholders filled: the subject, the Markdown kept, the e-mail's two parts."""
+
+    subject: str
+    markdown: str  # answers escaped: safe to render to HTML at any time (the message centre does)
+    text: str  # answers as they are: the e-mail's plain-text part
+    html: str
+
+
+def render(template: str, *, values: Mapping[str, str], trusted: frozenset[str] = frozenset()) -> Rendered:
+    """Fill ``template``'s placeholders from ``values`` (placeholder name -> text).
+
+    Names in ``trusted`` (the link the system builds) go into the Markdown unescaped, so that
+    ``[your application]({{ link }})`` and ``<{{ link }}>`` work; everything else is escaped.
+    """
+    escaped = {name: value if name in trusted else markdown_escaped(value) for name, value in values.items()}
+    markdown = notice_texts.fill(template, escaped)
+    subject_template = notice_texts.subject(template) or ""
+    return Rendered(
+        subject=_one_line(notice_texts.fill(subject_template, values)),
+        markdown=markdown,
+        text=notice_texts.fill(template, values),
+        html=_markdown.render(markdown),
+    )
+
+
+def markdown_escaped(value: str) -> str:
+    """``value`` with every ASCII punctuation character backslash-escaped: Markdown shows it as text."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", value)
+
+
+def body_html(notice: Notice) -> str:
+    """The notice's body as HTML for a page that shows the subject as its own heading.
+
+    The subject line is left out, and the body's headings move one level down, so the page keeps
+    a single ``h1``. Raw HTML in the Markdown is shown as text (``html`` is off).
+    """
+    lines = notice.body.splitlines()
+    first = next((index for index, line in enumerate(lines) if line.strip()), None)
+    if first is not None and lines[first].startswith("# "):
+        lines = lines[first + 1 :]
+    tokens = _markdown.parse("\n".join(lines))
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+    html: str = _markdown.renderer.render(tokens, _markdown.options, {})
+    return html
+
+
+def _one_line(text: str) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= SUBJECT_MAX_CHARS else words[: SUBJECT_MAX_CHARS - 1] + "…"
+
+
+def _answer(data: Any, path: str) -> Any:
+    """The answer at a dotted path (numbers index lists); None when it was not given."""
+    value = data
+    for part in path.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def _as_text(value: Any) -> str:
+    """An answer as words: yes/no for a tick box, items joined by commas, nothing for no answer."""
+    if value is None or isinstance(value, Mapping):
+        return ""  # the checker refuses groups of answers; an unanswered question shows nothing
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list):
+        return ", ".join(_as_text(item) for item in value if not isinstance(item, (Mapping, list)))
+    return str(value)
+
+
+# ------------------------------------------------------------------ sending
+
+
+def send(case: Case, effect: engine.SendNotice, *, now: datetime, actor: User | None) -> Notice | None:
+    """Render and store the notice the engine sent, and queue its e-mails and text messages.
+
+    Runs in the caller's transaction, under the case lock. Records a ``send_notice`` history
+    event either way; a notice without a text (an escalation's default notice the program does
+    not have) is recorded as not sent instead of failing the case's transition.
+    """
+    detail: dict[str, Any] = {"notice": effect.notice, "to": effect.to, "step": effect.step}
+    definition = programs.stored_definition(case.version.files, case.version.content_hash)
+    texts = definition.notices.get(effect.notice)
+    if not texts:
+        log.warning("case %s: notice %r has no text in the program; not sent", case.reference, effect.notice)
+        audit.record(case=case, at=now, kind="send_notice", actor=actor, detail={**detail, "not_sent": "no text"})
+        return None
+    to_citizen = effect.to == "citizen"
+    preferred = case.language if to_citizen else definition.program.languages[0]
+    language = _language_for(texts, preferred, definition.program.languages)
+    account = _applicant_account(case) if to_citizen else None
+    link = _applicant_link(case) if to_citizen else _staff_link(case, effect.to)
+    with translation.override(language):
+        rendered = _render_for(case, definition, texts[language], language, link)
+    notice = Notice.objects.create(
+        case=case,
+        name=effect.notice,
+        to=effect.to,
+        recipient=account,
+        language=language,
+        subject=rendered.subject,
+        body=rendered.markdown,
+        created_at=now,
+    )
+    emails = _email_recipients(case, definition, account) if to_citizen else _role_holders(effect.to)
+    for address, who in emails:
+        outbox.enqueue(
+            kind="email",
+            key=f"notice-{notice.pk}-email-{_digest(address)}",
+            payload={
+                "to": address,
+                "who": who,
+                "subject": rendered.subject,
+                "text": rendered.text,
+                "html": _html_document(rendered.html, language),
+            },
+            now=now,
+            case=case,
+            notice=notice,
+        )
+    phone = _phone_number(case, definition) if to_citizen and sms.enabled() else ""
+    if phone:
+        outbox.enqueue(
+            kind="sms",
+            key=f"notice-{notice.pk}-sms-{_digest(phone)}",
+            payload={"to": phone, "who": "applicant", "text": f"{rendered.subject}\n{link}"},
+            now=now,
+            case=case,
+            notice=notice,
+        )
+    detail.update(language=language, message=notice.pk, emails=len(emails), sms=1 if phone else 0)
+    audit.record(case=case, at=now, kind="send_notice", actor=actor, detail=detail)
+    return notice
+
+
+def _html_document(body: str, language: str) -> str:
+    """The e-mail's HTML part: the rendered notice, marked with its language for screen readers."""
+    return f'<!doctype html>\n<html lang="{escape(language)}">\n<body>\n{body}</body>\n</html>\n'
+
+
+def _render_for(case: Case, definition: engine.Definition, template: str, language: str, link: str) -> Rendered:
+    values = {
+        "reference": case.reference,
+        "program": engine.localized(definition.program.title, language),
+        "outcome": case.outcome or str(case.state.get("outcome") or ""),
+        "link": link,
+    }
+    for placeholder in notice_texts.placeholders(template):
+        if placeholder.answer:
+            values[placeholder.name] = _as_text(_answer(case.data, placeholder.answer))
+    return render(template, values=values, trusted=frozenset({"link"}))
+
+
+def _language_for(texts: Mapping[str, str], preferred: str, program_languages: tuple[str, ...]) -> str:
+    """The notice's language closest to ``preferred`` (``zh-hans`` matches ``zh-Hans``, ``es-MX`` ``es``),
+    else the program's first language, else any it has."""
+    by_lower = {code.lower(): code for code in texts}
+    wanted = preferred.lower()
+    if wanted in by_lower:
+        return by_lower[wanted]
+    base = wanted.split("-")[0]
+    for lower, code in by_lower.items():
+        if lower.split("-")[0] == base:
+            return code
+    for code in program_languages:
+        if code.lower() in by_lower:
+            return by_lower[code.lower()]
+    return next(iter(texts))
+
+
+def _applicant_account(case: Case) -> User | None:
+    """The applicant's own account: only when they applied online while signed in.
+
+    An assisted application (counter, phone, paper) is submitted by a staff member, whose
+    account is not the applicant's.
+    """
+    if case.channel != Case.Channel.ONLINE or case.submitted_by_id is None:
+        return None
+    return case.submitted_by
+
+
+def _email_recipients(case: Case, definition: engine.Definition, account: User | None) -> list[tuple[str, str]]:
+    """(address, who) for the applicant: the contact e-mail answer, else their account's e-mail."""
+    contact = definition.program.contact
+    if contact is not None and contact.email:
+        answered = _answer(case.data, contact.email)
+        if isinstance(answered, str) and answered.strip():
+            return [(answered.strip(), "applicant")]
+    if account is not None and account.email:
+        return [(account.email, "applicant")]
+    return []
+
+
+def _phone_number(case: Case, definition: engine.Definition) -> str:
+    contact = definition.program.contact
+    if contact is None or not contact.phone:
+        return ""
+    answered = _answer(case.data, contact.phone)
+    return answered.strip() if isinstance(answered, str) else ""
+
+
+def _role_holders(role: str) -> list[tuple[str, str]]:
+    """(address, user name) of every active holder of the role who has an e-mail address."""
+    holders = User.objects.filter(groups__name=role, is_active=True).exclude(email="").order_by("username").distinct()
+    return [(user.email, user.get_username()) for user in holders]
+
+
+def _digest(address: str) -> str:
+    """A short stable stand-in for an address in keys (keys are listed and logged; addresses are personal)."""
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:20]
+
+
+def public_url() -> str:
+    return str(getattr(settings, "CIVICFLOW_PUBLIC_URL", "")).rstrip("/")
+
+
+def _applicant_link(case: Case) -> str:
+    """The applicant's page for the case (``/my/applications/<id>/``)."""
+    return public_url() + reverse("my_application", args=[case.public_id])
+
+
+def _staff_link(case: Case, role: str) -> str:
+    """The case's open task for the role, else the work inbox."""
+    task = Task.objects.filter(case=case, role=role, status=Task.Status.OPEN).order_by("pk").first()
+    return public_url() + (reverse("task", args=[task.pk]) if task else reverse("inbox"))
+
+
+# ------------------------------------------------------------------ delivering
+
+
+def message_id(key: str) -> str:
+    """The e-mail's Message-ID, the same for every delivery of one outbox row, so that a repeat is
+    recognisable as the same message (and mail systems that dedupe by Message-ID drop it)."""
+    host = urlsplit(public_url()).hostname or "civicflow.invalid"
+    return f"<notice.{hashlib.sha256(key.encode()).hexdigest()[:32]}@{host}>"
+
+
+@outbox.handles("email")
+def deliver_email(row: Outbox) -> None:
+    """Send one notice e-mail: plain text and HTML, through Django's default mailer."""
+    address = str(row.payload.get("to", ""))
+    try:
+        validate_email(address)
+    except ValidationError:
+        # The reason is logged: it names the fault, never the address (personal data).
+        raise outbox.PermanentFailure("the recipient's e-mail address is not a valid address") from None
+    message = EmailMultiAlternatives(
+        subject=str(row.payload.get("subject", "")),
+        body=str(row.payload.get("text", "")),
+        to=[address],
+        headers={"Message-ID": message_id(row.key)},
+    )
+    message.attach_alternative(str(row.payload.get("html", "")), "text/html")
+    try:
+        message.send(using="default")
+    except smtplib.SMTPRecipientsRefused as refused:
+        codes = sorted({code for code, _reply in refused.recipients.values()})
+        reason = f"the mail server refused the recipient (SMTP {', '.join(str(code) for code in codes)})"
+        if all(code >= 500 for code in codes):
+            raise outbox.PermanentFailure(reason) from None
+        raise ConnectionError(reason + ", for now") from None
+
+
+@outbox.handles("sms")
+def deliver_sms(row: Outbox) -> None:
+    """Send one notice text message through the configured SMS backend."""
+    try:
+        number = sms.normalized(str(row.payload.get("to", "")))
+        sms.backend().send(number, str(row.payload.get("text", "")), row.key)
+    except sms.Refused as refused:
+        raise outbox.PermanentFailure(str(refused)) from None
+
+
+# ------------------------------------------------------------------ message centre and staff view
+
+
+def messages_of(user: User) -> QuerySet[Notice]:
+    """The user's own messages, newest first."""
+    return Notice.objects.filter(recipient=user).select_related("case").order_by("-created_at", "-pk")
+
+
+def unread_count(user: User) -> int:
+    return Notice.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def message_read(*, notice: Notice, now: datetime) -> None:
+    """Mark the message read the first time its owner opens it (later openings change nothing)."""
+    if notice.read_at is None:
+        Notice.objects.filter(pk=notice.pk, read_at__isnull=True).update(read_at=now)
+        notice.read_at = now
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One e-mail or text message of a notice, as staff see it."""
+
+    channel: str  # "E-mail", "Text message"
+    recipient: str  # "applicant" or a user name
+    state: str  # "waiting", "delivered", "retrying", "gave_up"
+    label: str  # the state in words, with the last error when there is one
+
+
+@dataclass(frozen=True)
+class SentNotice:
+    notice: Notice
+    deliveries: tuple[Delivery, ...]
+
+
+def notices_of_case(case: Case) -> list[SentNotice]:
+    """The case's notices, oldest first, each with its deliveries' status (for the task page)."""
+    rows = Notice.objects.filter(case=case).prefetch_related("deliveries").order_by("created_at", "pk")
+    return [
+        SentNotice(notice, tuple(_delivery(row) for row in sorted(notice.deliveries.all(), key=lambda row: row.pk)))
+        for notice in rows
+    ]
+
+
+def _delivery(row: Outbox) -> Delivery:
+    channel = {"email": _("E-mail"), "sms": _("Text message")}.get(row.kind, row.kind)
+    who = str(row.payload.get("who", ""))
+    recipient = _("the applicant") if who == "applicant" else who
+    if row.status == Outbox.Status.DELIVERED:
+        return Delivery(channel, recipient, "delivered", _("delivered"))
+    if row.status == Outbox.Status.DEAD:
+        return Delivery(channel, recipient, "gave_up", _("gave up: %(error)s") % {"error": row.last_error})
+    if row.last_error:
+        return Delivery(channel, recipient, "retrying", _("retrying: %(error)s") % {"error": row.last_error})
+    return Delivery(channel, recipient, "waiting", _("waiting to be sent"))
