@@ -45,6 +45,7 @@ DEFAULT_PAGE_ID: Final = "answers"
 """The id of the one page a program without ``form.ui.yaml`` gets."""
 
 _LOCALE_FILE: Final = re.compile(r"locale/(?P<lang>[^/]+)\.yaml\Z")
+_SHIPPED_FOLDER: Final = "forms/"
 _DEFAULT_TITLE: Final = Text((("en", "Your application"), ("zh-Hans", "您的申请")))
 _MAX_REF_HOPS: Final = 32
 _MAX_JSON_DEPTH: Final = 100
@@ -193,12 +194,18 @@ def _unused(locales: list[_Locale], known: set[str]) -> Iterator[Problem]:
 
 
 def _known_texts(files: Mapping[str, str], schema: Mapping[str, Any]) -> set[str] | None:
-    """Every text a locale entry may translate: form.ui.yaml's, the schema's and the built-in words.
+    """Every text a locale entry may translate: form.ui.yaml's, the schemas' and the built-in words.
 
     None when ``form.ui.yaml`` cannot be read (``load_ui`` reports why).
     """
     known = {text.pick("en") for text in (*WORDS.values(), _DEFAULT_TITLE)}
     _schema_texts(schema, known, 0)
+    # The other schemas of the program (a request's answer form, a caseworker's task form) are
+    # translated by the same locale files, so their texts are not "unused" either.
+    for name, text in files.items():
+        if name.startswith(_SHIPPED_FOLDER) and name.endswith(".json"):
+            with contextlib.suppress(ValueError, RecursionError):
+                _schema_texts(json.loads(text), known, 0)
     if UI_FILE in files:
         try:
             _strings(parse_yaml(UI_FILE, files[UI_FILE]).data, known)
