@@ -277,9 +277,10 @@ def describe(statements: list[str]) -> str:
     counts: dict[str, int] = {}
     for sql in statements:
         counts[kind_of(sql)] = counts.get(kind_of(sql), 0) + 1
-    events = sum(1 for sql in statements if sql.lstrip().upper().startswith('INSERT INTO "WORKFLOWS_CASEEVENT"'))
+    # A transition appends all its events at once: lock the chain head, one INSERT, move the head.
+    history_note = " (lock the chain head, insert the events, move the head)"
     parts = [
-        f"{counts[kind]} {kind}" + (f" ({events} event(s), 3 statements each)" if kind == "history" and events else "")
+        f"{counts[kind]} {kind}" + (history_note if kind == "history" else "")
         for kind in ("BEGIN/COMMIT", "savepoint", "history", "work")
         if counts.get(kind)
     ]

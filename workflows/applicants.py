@@ -85,7 +85,7 @@ def open_requests(case: Case) -> list[OpenRequest]:
     if case.status != Case.Status.RUNNING:
         return []
     version = case.version
-    definition = programs.stored_definition(version.files, version.content_hash)
+    definition = programs.definition_of(version)
     state = engine.CaseState.from_json(case.state)
     expiries = {timer.token: timer.at for timer in state.timers if timer.purpose == "expiry"}
     found: list[OpenRequest] = []
@@ -136,7 +136,7 @@ def answer_form(version: DefinitionVersion, step: RequestStep) -> AnswerForm | N
     if cached is not None:
         return cached
     files: Mapping[str, str] = version.files
-    definition = programs.stored_definition(version.files, version.content_hash)
+    definition = programs.definition_of(version)
     schema = json.loads(files[name])
     shipped = {
         other: json.loads(text)
@@ -194,7 +194,7 @@ def answers_given(case: Case, language: str, *, revealed: Collection[str] = ()) 
     (``workflows.privacy``).
     """
     version = case.version
-    definition = programs.stored_definition(version.files, version.content_hash)
+    definition = programs.definition_of(version)
     data = engine.CaseState.from_json(case.state).data
     names = {str(upload.public_id): upload.original_name for upload in case.uploads.all()}
     given: list[GivenAnswer] = []

@@ -104,7 +104,7 @@ def _open(request: HttpRequest, public_id: Any, *, touch: bool = True) -> tuple[
         raise _Stop(_expired(request, draft.program))
     if touch:
         _touch(request)
-    return draft, programs.loaded(draft.version.files, draft.version.content_hash)
+    return draft, programs.ready(draft.version)
 
 
 def _program_context(request: HttpRequest, program: Program, ready: programs.Loaded | None = None) -> dict[str, Any]:
@@ -113,7 +113,7 @@ def _program_context(request: HttpRequest, program: Program, ready: programs.Loa
         version = program.current_version
         if version is None:
             raise Http404("this program is not open")
-        ready = programs.loaded(version.files, version.content_hash)
+        ready = programs.ready(version)
     info = ready.definition.program
     start = info.start_page
     after = info.after_submitting
@@ -181,7 +181,7 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _where_to_continue(draft: Draft) -> str:
     """Back into a draft: its task list, check answers once reached, else the page last saved."""
-    form = programs.loaded(draft.version.files, draft.version.content_hash).pages
+    form = programs.ready(draft.version).pages
     if form.task_list:
         return reverse("apply_tasks", args=[draft.public_id])
     if draft.reviewed:
@@ -690,7 +690,7 @@ def receipt(request: HttpRequest, public_id: Any) -> HttpResponse:
     context["case"] = case
     draft = Draft.objects.filter(case=case).select_related("version").first()
     if draft is not None and _holds(request, draft):
-        ready = programs.loaded(case.version.files, case.version.content_hash)
+        ready = programs.ready(case.version)
         form = ready.pages
         tree = form.tree(case.data, [], language_of(request), form.pages(case.data)[0])
         context["sections"] = wizard.summary(tree, _uploads_named(draft), _("Not provided"), case.data)
@@ -712,7 +712,7 @@ def assisted_start(request: HttpRequest) -> HttpResponse:
     for program in selectors.programs_open():
         version = program.current_version
         assert version is not None  # programs_open() lists only programs with a published version
-        info = programs.stored_definition(version.files, version.content_hash).program
+        info = programs.definition_of(version).program
         if held & set(info.roles):  # only the program's own staff apply on someone's behalf
             choices.append({"slug": program.slug, "title": localized(program.title, lang)})
     channels = [(value, label) for value, label in Case.Channel.choices if value not in ("online", "api")]

@@ -39,7 +39,7 @@ def orphans() -> list[Orphan]:
 
 def _problems(case: Case) -> list[Orphan]:
     state = engine.CaseState.from_json(case.state)
-    definition = programs.stored_definition(case.version.files, case.version.content_hash)
+    definition = programs.definition_of(case.version)
     if not state.tokens:
         return [Orphan(case.reference, "it is running but waits at no step")]
     open_tokens = set(Task.objects.filter(case=case, status=Task.Status.OPEN).values_list("token", flat=True))

@@ -157,7 +157,7 @@ class CaseEvent(models.Model):
     Every row carries the hash of the row written before it (across all cases) and its own
     hash over its contents and that link, so a changed, removed or inserted row breaks the
     chain where it happened (``civicflow audit verify``). On PostgreSQL a trigger also refuses
-    UPDATE and DELETE. Rows are written only by ``workflows.audit.record``.
+    UPDATE and DELETE. Rows are written only by ``workflows.audit``.
     """
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")

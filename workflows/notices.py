@@ -133,19 +133,28 @@ def _as_text(value: Any) -> str:
 # ------------------------------------------------------------------ sending
 
 
-def send(case: Case, effect: engine.SendNotice, *, now: datetime, actor: User | None) -> Notice | None:
+def send(
+    case: Case,
+    effect: engine.SendNotice,
+    *,
+    now: datetime,
+    actor: User | None,
+    history: audit.History | None = None,
+) -> Notice | None:
     """Render and store the notice the engine sent, and queue its e-mails and text messages.
 
     Runs in the caller's transaction, under the case lock. Records a ``send_notice`` history
     event either way; a notice without a text (an escalation's default notice the program does
-    not have) is recorded as not sent instead of failing the case's transition.
+    not have) is recorded as not sent instead of failing the case's transition. The event goes
+    into ``history`` when the transition collects its events there, else straight to the chain.
     """
+    record = history.add if history is not None else audit.record
     detail: dict[str, Any] = {"notice": effect.notice, "to": effect.to, "step": effect.step}
-    definition = programs.stored_definition(case.version.files, case.version.content_hash)
+    definition = programs.definition_of(case.version)
     texts = definition.notices.get(effect.notice)
     if not texts:
         log.warning("case %s: notice %r has no text in the program; not sent", case.reference, effect.notice)
-        audit.record(case=case, at=now, kind="send_notice", actor=actor, detail={**detail, "not_sent": "no text"})
+        record(case=case, at=now, kind="send_notice", actor=actor, detail={**detail, "not_sent": "no text"})
         return None
     to_citizen = effect.to == "citizen"
     preferred = case.language if to_citizen else definition.program.languages[0]
@@ -191,7 +200,7 @@ def send(case: Case, effect: engine.SendNotice, *, now: datetime, actor: User | 
             notice=notice,
         )
     detail.update(language=language, message=notice.pk, emails=len(emails), sms=1 if phone else 0)
-    audit.record(case=case, at=now, kind="send_notice", actor=actor, detail=detail)
+    record(case=case, at=now, kind="send_notice", actor=actor, detail=detail)
     return notice
 
 

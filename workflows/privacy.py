@@ -341,7 +341,7 @@ def schemas_of(version: DefinitionVersion) -> AnswerSchemas:
     """The answer schemas of a stored version (cached: versions never change)."""
     found = _SCHEMAS.get(version.content_hash)
     if found is None:
-        definition = programs.stored_definition(version.files, version.content_hash)
+        definition = programs.definition_of(version)
         requests: dict[str, Mapping[str, Any]] = {}
         for flow in definition.flows.values():
             for step in flow.steps.values():
@@ -460,7 +460,7 @@ def purges_due(*, now: datetime, program: str | None = None) -> list[DuePurge]:
     version_ids = set(closed.values_list("version_id", flat=True).distinct())
     found: list[DuePurge] = []
     for version in DefinitionVersion.objects.filter(pk__in=version_ids).select_related("program"):
-        definition = programs.stored_definition(version.files, version.content_hash)
+        definition = programs.definition_of(version)
         duration = definition.program.retention.closed_cases
         if duration is None:
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
@@ -14,6 +14,9 @@ import forms
 from engine.loading import FORM_FILE, PROGRAM_FILE, WORKFLOW_FILE
 from engine.source import parse_yaml
 from workflows import wizard
+
+if TYPE_CHECKING:
+    from workflows.models import DefinitionVersion
 
 # Which files of a program folder belong to its definition (others, like README.md, do not).
 DEFINITION_SUFFIXES = (".yaml", ".json", ".md")
@@ -179,3 +182,18 @@ def loaded(files: dict[str, str], content_hash: str) -> Loaded:
 def stored_definition(files: dict[str, str], content_hash: str) -> engine.Definition:
     """The Definition of a stored version."""
     return loaded(files, content_hash).definition
+
+
+def ready(version: DefinitionVersion) -> Loaded:
+    """``loaded`` for a version row; its files are read only when the version is not cached yet.
+
+    Hot paths load versions with ``files`` deferred: the files are the whole program, and
+    reading them on every transition would cost more than the transition itself.
+    """
+    found = _CACHE.get(version.content_hash)
+    return found if found is not None else loaded(version.files, version.content_hash)
+
+
+def definition_of(version: DefinitionVersion) -> engine.Definition:
+    """The Definition of a version row (``ready``)."""
+    return ready(version).definition

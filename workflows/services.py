@@ -17,8 +17,8 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 import engine
@@ -163,7 +163,7 @@ def case_submit(
     version = program.current_version
     if version is None:
         raise ProgramNotOpen("this program is not accepting applications")
-    ready = programs.loaded(version.files, version.content_hash)
+    ready = programs.ready(version)
     definition = ready.definition
     data = ready.pages.clean(data)
     key = idempotency_key or None
@@ -210,16 +210,6 @@ def _open_case(
 ) -> Case:
     with transaction.atomic():
         faults.checkpoint(faults.SERVICE_AFTER_STEP)
-        # The submission row first: its unique key is taken before any other work is done.
-        submission = Submission.objects.create(
-            program=program,
-            idempotency_key=key,
-            data=data,
-            channel=channel,
-            submitted_by=actor,
-            on_behalf_of=on_behalf_of,
-            received_at=now,
-        )
         case = Case.objects.create(
             reference=_next_reference(program, timezone.localdate(now).year),
             program=program,
@@ -232,11 +222,23 @@ def _open_case(
             submitted_at=now,
             language=language,
         )
-        submission.case = case
-        submission.save(update_fields=["case"])
+        # The submission's unique key decides a race between two requests with one key: the
+        # second waits for the first to commit, then fails here and its whole transaction
+        # (case and reference number included) is rolled back; ``case_submit`` returns the first.
+        Submission.objects.create(
+            program=program,
+            case=case,
+            idempotency_key=key,
+            data=data,
+            channel=channel,
+            submitted_by=actor,
+            on_behalf_of=on_behalf_of,
+            received_at=now,
+        )
         detail = {"channel": channel, **({"on_behalf_of": on_behalf_of} if on_behalf_of else {})}
-        audit.record(case=case, at=now, kind="submitted", actor=actor, detail=detail)
-        _apply(case, effects, actor=actor, now=now)
+        history = audit.History()
+        history.add(case=case, at=now, kind="submitted", actor=actor, detail=detail)
+        _apply(case, effects, actor=actor, now=now, history=history)
         faults.checkpoint(faults.SERVICE_BEFORE_COMMIT)
     return case
 
@@ -263,7 +265,7 @@ def draft_start(
     version = program.current_version
     if version is None:
         raise ProgramNotOpen("this program is not accepting applications")
-    info = programs.stored_definition(version.files, version.content_hash).program
+    info = programs.definition_of(version).program
     if channel not in info.channels:
         raise NotAllowed(f"this program does not take applications {Case.Channel(channel).label.lower()}")
     assisted = channel != Case.Channel.ONLINE
@@ -289,7 +291,7 @@ def draft_start(
 
 
 def _draft_lifetime(version: DefinitionVersion) -> timedelta:
-    definition = programs.stored_definition(version.files, version.content_hash)
+    definition = programs.definition_of(version)
     return timedelta(days=definition.program.draft_days)
 
 
@@ -305,7 +307,7 @@ def draft_save(
     now = timezone.now()
     if draft.expires_at <= now:
         raise DraftExpired("this application has expired")
-    ready = programs.loaded(draft.version.files, draft.version.content_hash)
+    ready = programs.ready(draft.version)
     draft.data = ready.pages.clean(data)
     # A file whose question was answered again, removed or hidden is not kept.
     kept = _upload_references(draft.data)
@@ -405,11 +407,25 @@ def drafts_expire(*, now: datetime | None = None, dry_run: bool = False) -> int:
 
 def _next_reference(program: Program, year: int) -> str:
     """``LC-2026-000042``: numbered per program and year, never reused."""
-    counter, _ = ReferenceCounter.objects.get_or_create(program=program, year=year)
-    # UPDATE takes the row lock, so concurrent submissions get distinct numbers.
-    ReferenceCounter.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
-    number = ReferenceCounter.objects.values_list("last_number", flat=True).get(pk=counter.pk)
+    # UPDATE … RETURNING takes the row lock and reads the new number in one statement, so
+    # concurrent submissions get distinct numbers; the year's first submission makes the row.
+    number = _take_number(program, year)
+    if number is None:
+        ReferenceCounter.objects.get_or_create(program=program, year=year)
+        number = _take_number(program, year) or 0  # the row exists now, so there is a number
     return f"{program.reference_prefix}-{year}-{number:06d}"
+
+
+def _take_number(program: Program, year: int) -> int | None:
+    table = connection.ops.quote_name(ReferenceCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_number = last_number + 1 "  # noqa: S608 - the table name is ours
+            "WHERE program_id = %s AND year = %s RETURNING last_number",
+            [program.pk, year],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
 
 
 # ------------------------------------------------------------------ caseworkers
@@ -451,7 +467,7 @@ def _step(task: Task, staff: User, event: engine.Event) -> None:
     """Run one engine step for the task's (locked) case and write what it decided."""
     case = task.case
     version = case.version
-    definition = programs.stored_definition(version.files, version.content_hash)
+    definition = programs.definition_of(version)
     now = timezone.now()
     try:
         state, effects = engine.step(definition, engine.CaseState.from_json(case.state), event, now)
@@ -478,8 +494,10 @@ def _lock_case_of_task(task_id: int, user: Actor, *, doing: str, must_be_open: b
     case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
     if case_id is None:
         raise Task.DoesNotExist(task_id)
-    Case.objects.select_for_update().filter(pk=case_id).get()
-    task = Task.objects.select_related("case", "case__version").get(pk=task_id)
+    # Lock by id only (the row is read below, with the task); the version's files are needed
+    # only when the version is not cached yet (``programs.ready``).
+    Case.objects.select_for_update().filter(pk=case_id).values_list("pk", flat=True).get()
+    task = Task.objects.select_related("case", "case__version").defer("case__version__files").get(pk=task_id)
     if must_be_open and task.status != Task.Status.OPEN:
         raise Conflict("this task has already been completed")
     # Roles are re-read now: a role revoked since the page was drawn no longer counts.
@@ -752,7 +770,12 @@ def _request_of(case: Case, user: applicants.Applicant, token: int) -> applicant
 
 def _lock_case(case_id: int) -> Case:
     """Lock the case row, then read it as it is now (``Case.DoesNotExist`` if there is none)."""
-    return Case.objects.select_for_update(of=("self",)).select_related("version", "program").get(pk=case_id)
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("version", "program")
+        .defer("version__files")  # read only if the version is not cached (``programs.ready``)
+        .get(pk=case_id)
+    )
 
 
 def _lock_open_task(task_id: int, user: Actor, *, doing: str) -> tuple[Task, User]:
@@ -788,7 +811,7 @@ def _role_holder(task: Task, username: str) -> User:
 
 
 def _holds_program_role(case: Case, user: User) -> bool:
-    definition = programs.stored_definition(case.version.files, case.version.content_hash)
+    definition = programs.definition_of(case.version)
     return bool(roles_of(user) & set(definition.program.roles))
 
 
@@ -811,7 +834,7 @@ def _step_case(
     ``annotate`` adds details to the history events the engine records, by kind: what the
     engine's event does not carry (why a withdrawal was asked for on the applicant's behalf).
     """
-    definition = programs.stored_definition(case.version.files, case.version.content_hash)
+    definition = programs.definition_of(case.version)
     now = timezone.now()
     try:
         state, effects = engine.step(definition, engine.CaseState.from_json(case.state), event, now)
@@ -863,6 +886,7 @@ def timer_fire(*, timer_id: int, now: datetime | None = None) -> bool:
         case = (
             Case.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("version")
+            .defer("version__files")
             .filter(pk=case_id)
             .first()
         )
@@ -872,7 +896,7 @@ def timer_fire(*, timer_id: int, now: datetime | None = None) -> bool:
         moment = now or timezone.now()
         if timer.status != Timer.Status.PENDING or timer.due_at > moment:
             return False
-        definition = programs.stored_definition(case.version.files, case.version.content_hash)
+        definition = programs.definition_of(case.version)
         state, effects = engine.step(
             definition, engine.CaseState.from_json(case.state), engine.TimerFired(timer.timer), moment
         )
@@ -893,7 +917,10 @@ def timers_run_due(*, now: datetime | None = None, limit: int = 500) -> int:
     return sum(timer_fire(timer_id=timer_id, now=now) for timer_id in timers_due(now=now, limit=limit))
 
 
-def _user_named(username: str | None) -> User | None:
+def _user_named(username: str | None, *, known: User | None = None) -> User | None:
+    """The user with this name; ``known`` (usually the actor) saves a query when it is them."""
+    if known is not None and username and known.get_username() == username:
+        return known
     return User.objects.filter(username=username).first() if username else None
 
 
@@ -935,35 +962,47 @@ def _assignee_for(task: engine.OpenTask) -> User | None:
     return (after or candidates)[0]
 
 
-def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now: datetime) -> None:
+def _apply(
+    case: Case,
+    effects: list[engine.Effect],
+    *,
+    actor: User | None,
+    now: datetime,
+    history: audit.History | None = None,
+) -> None:
     """Write what the engine decided. Runs inside the caller's transaction.
+
+    The history events (``history``, after any the caller added) are appended in one go at
+    the end.
 
     Notices are stored for the message centre and queued in the outbox (``workflows.notices``);
     webhooks are recorded in the case history for now.
     """
+    history = history if history is not None else audit.History()
     for effect in effects:
         match effect:
             case engine.OpenTask(token=token, step=step, role=role, queue=queue, due_at=due_at):
+                # No savepoint: a duplicate open task (the partial unique index) ends the whole
+                # transition, which the caller's transaction rolls back.
                 try:
-                    with transaction.atomic():
-                        Task.objects.create(
-                            case=case,
-                            token=token,
-                            step=step,
-                            role=role,
-                            queue=queue or "",
-                            due_at=due_at,
-                            created_at=now,
-                            assignee=_assignee_for(effect),
-                        )
+                    Task.objects.create(
+                        case=case,
+                        token=token,
+                        step=step,
+                        role=role,
+                        queue=queue or "",
+                        due_at=due_at,
+                        created_at=now,
+                        assignee=_assignee_for(effect),
+                    )
                 except IntegrityError:
                     raise Conflict("this step already has an open task") from None
             case engine.AssignTask(token=token, assignee=assignee, actor=by, how=how):
                 # The row follows the engine's token: a delegation records who handed the task
                 # on; releasing or reassigning clears it; claiming leaves it as it was.
-                changes: dict[str, Any] = {"assignee": _user_named(assignee)}
+                changes: dict[str, Any] = {"assignee": _user_named(assignee, known=actor)}
                 if how == "delegated":
-                    changes["delegated_by"] = _user_named(by)
+                    changes["delegated_by"] = _user_named(by, known=actor)
                 elif how in ("released", "reassigned"):
                     changes["delegated_by"] = None
                 Task.objects.filter(case=case, token=token, status=Task.Status.OPEN).update(**changes)
@@ -980,26 +1019,27 @@ def _apply(case: Case, effects: list[engine.Effect], *, actor: User | None, now:
                 case.outcome = outcome
                 case.closed_at = now
             case engine.RecordAudit(kind=kind, detail=detail):
-                audit.record(case=case, at=now, kind=kind, actor=actor, detail=_jsonable(detail))
+                history.add(case=case, at=now, kind=kind, actor=actor, detail=_jsonable(detail))
             case engine.StartTimer(timer=number, at=due_at, purpose=purpose):
                 Timer.objects.create(case=case, timer=number, purpose=purpose, due_at=due_at)
-                audit.record(case=case, at=now, kind="start_timer", actor=actor, detail=_jsonable(vars(effect)))
+                history.add(case=case, at=now, kind="start_timer", actor=actor, detail=_jsonable(vars(effect)))
             case engine.CancelTimer(timer=number):
                 Timer.objects.filter(case=case, timer=number, status=Timer.Status.PENDING).update(
                     status=Timer.Status.CANCELLED
                 )
-                audit.record(case=case, at=now, kind="cancel_timer", actor=actor, detail=_jsonable(vars(effect)))
+                history.add(case=case, at=now, kind="cancel_timer", actor=actor, detail=_jsonable(vars(effect)))
             case engine.SendNotice():
-                notices.send(case, effect, now=now, actor=actor)  # records the send_notice history event
+                notices.send(case, effect, now=now, actor=actor, history=history)  # adds send_notice to history
             case engine.CallWebhook():
-                audit.record(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
+                history.add(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
             case engine.SetPriority(priority=priority):
                 case.priority = priority  # escalations raise it; the inbox shows urgent cases first
-                audit.record(case=case, at=now, kind="set_priority", actor=actor, detail={"priority": priority})
+                history.add(case=case, at=now, kind="set_priority", actor=actor, detail={"priority": priority})
             case engine.SetCaseStatus() | engine.SuspendTask():
-                audit.record(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
+                history.add(case=case, at=now, kind=_effect_kind(effect), actor=actor, detail=_jsonable(vars(effect)))
     case.deadline_at = None if case.status == Case.Status.CLOSED else statutory_deadline(case.state)
     case.save()
+    history.write()
 
 
 def statutory_deadline(state: dict[str, Any]) -> datetime | None:
@@ -1090,8 +1130,8 @@ def case_migrate(
         state = engine.CaseState.from_json(case.state)
         migrated = state
         if not problems:
-            source = programs.stored_definition(case.version.files, case.version.content_hash)
-            target = programs.stored_definition(target_version.files, target_version.content_hash)
+            source = programs.definition_of(case.version)
+            target = programs.definition_of(target_version)
             migrated, problems = engine.migrate_state(state, source, target, step_map)
             if not any(problem.severity == "error" for problem in problems):
                 problems.extend(_answers_no_longer_valid(case, target_version))
@@ -1136,7 +1176,7 @@ def _migration_refusals(case: Case, target_version: DefinitionVersion) -> list[e
 def _answers_no_longer_valid(case: Case, target_version: DefinitionVersion) -> list[engine.MigrationProblem]:
     if case.purged_at is not None:
         return []  # the answers were removed by the retention rules: nothing to check
-    form = programs.loaded(target_version.files, target_version.content_hash).form
+    form = programs.ready(target_version).form
     return [
         engine.MigrationProblem(
             "answers_invalid",
@@ -1170,7 +1210,7 @@ def answers_reveal(*, case: Case, user: Actor, paths: Sequence[str]) -> list[str
     Only staff holding a role of ``privacy: sensitive fields seen by`` may (``NotAllowed``), and
     only answers that are masked and have a value (``ServiceError``): nothing else is logged.
     """
-    definition = programs.stored_definition(case.version.files, case.version.content_hash)
+    definition = programs.definition_of(case.version)
     if not isinstance(user, User) or not privacy.may_reveal(user, definition):
         raise NotAllowed("only staff the program lets see sensitive answers can show them")
     schemas = privacy.schemas_of(case.version)
@@ -1226,7 +1266,7 @@ def case_purge(*, case_id: int, now: datetime | None = None) -> Purged:
             raise NotDue(f"{case.reference}: the personal data was already removed on {case.purged_at:%Y-%m-%d}")
         if case.status != Case.Status.CLOSED or case.closed_at is None:
             raise NotDue(f"{case.reference} is still running; only closed cases are purged")
-        definition = programs.stored_definition(case.version.files, case.version.content_hash)
+        definition = programs.definition_of(case.version)
         due = privacy.retention_ends(definition, case.closed_at)
         if due is None:
             raise NotDue(f"{case.reference}: its program keeps closed cases indefinitely (no retention: closed cases)")

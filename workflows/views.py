@@ -55,10 +55,10 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     if request.method == "POST":
         return _act_on_task(request, task)
     version = task.case.version
-    definition = programs.stored_definition(version.files, version.content_hash)
+    definition = programs.definition_of(version)
     step = definition.steps[task.step]
     lang = language_of(request)
-    form = programs.loaded(version.files, version.content_hash).pages
+    form = programs.ready(version).pages
     tree = form.tree(task.case.data, [], lang, form.pages(task.case.data)[0])
     files = {str(upload.public_id): upload.original_name for upload in task.case.uploads.all()}
     # Sensitive answers show masked; staff the program entitles see those they chose to reveal.
@@ -106,7 +106,7 @@ def task_file(request: HttpRequest, task_id: int, upload_id: str) -> HttpRespons
     except (Task.DoesNotExist, Upload.DoesNotExist, ValueError):
         raise Http404("no such document") from None
     version = task.case.version
-    definition = programs.stored_definition(version.files, version.content_hash)
+    definition = programs.definition_of(version)
     if privacy.sensitive_upload(task.case, upload.field) and not privacy.may_reveal(request.user, definition):
         raise Http404("no such document")  # a file for a sensitive answer, and the program does not entitle them
     detail = {"upload": str(upload.public_id), **({"field": upload.field} if upload.field else {})}

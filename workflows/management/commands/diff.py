@@ -55,4 +55,4 @@ class Command(BaseCommand):
         if len(found) != 1:
             what = "no" if not found else "more than one"
             raise CommandError(f"{slug}: {what} published version matches {ref!r}")
-        return programs.stored_definition(found[0].files, found[0].content_hash)
+        return programs.definition_of(found[0])

@@ -55,8 +55,8 @@ class Command(BaseCommand):
         if source.pk == target.pk:
             raise CommandError(f"--from and --to are the same version ({source.content_hash[:12]})")
         step_map = self.step_map(options["map_file"])
-        old = programs.stored_definition(source.files, source.content_hash)
-        new = programs.stored_definition(target.files, target.content_hash)
+        old = programs.definition_of(source)
+        new = programs.definition_of(target)
         map_problems = engine.check_step_map(old, new, step_map)
         if map_problems:
             for problem in map_problems:

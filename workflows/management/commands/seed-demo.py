@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from workflows.models import DefinitionVersion
-from workflows.programs import stored_definition
+from workflows.programs import definition_of
 from workflows.roles import STAFF_ROLES
 
 
@@ -56,5 +56,5 @@ class Command(BaseCommand):
         roles: set[str] = set()
         for version in DefinitionVersion.objects.filter(program__current_version__isnull=False).distinct():
             if version.program.current_version_id == version.pk:
-                roles.update(stored_definition(version.files, version.content_hash).program.roles)
+                roles.update(definition_of(version).program.roles)
         return roles
