@@ -221,7 +221,7 @@ def answers_given(case: Case, language: str, *, revealed: Collection[str] = ()) 
     return given
 
 
-# Marked for the catalogue here, translated when shown: the same words as on the application pages.
+# Marked for the catalogue here, translated when shown, for the application pages and the case page alike.
 _UPLOAD_MESSAGES = {
     "file_empty": gettext_noop("The selected file is empty."),
     "file_too_large": gettext_noop("The selected file must be smaller than {limit}."),

@@ -21,15 +21,14 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import forms
 from engine import localized
 from engine.runtime import value_at
-from workflows import programs, selectors, services, uploads, wizard
+from workflows import applicants, programs, selectors, services, uploads, wizard
 from workflows.models import Case, Draft, Program, Upload
 from workflows.roles import roles_of
 from workflows.views import language_of
@@ -353,17 +352,6 @@ def _change_repeats(form: wizard.Form, page_id: str, data: dict[str, Any], actio
         wizard.delete(data, name)
 
 
-# Marked for the catalogue here, translated when shown (the citizen's language is known then).
-_UPLOAD_MESSAGES = {
-    "file_empty": gettext_noop("The selected file is empty."),
-    "file_too_large": gettext_noop("The selected file must be smaller than {limit}."),
-    "file_type_not_allowed": gettext_noop("The selected file must be a {types}."),
-    "file_infected": gettext_noop("The selected file contains a virus and was not kept."),
-    "scan_unavailable": gettext_noop("We could not check the file for viruses. Try again later."),
-    "too_many_files": gettext_noop("You can upload no more than {limit} files here."),
-}
-
-
 def _take_uploads(
     request: HttpRequest, draft: Draft, form: wizard.Form, page_id: str, data: dict[str, Any], action: str
 ) -> list[forms.FieldError]:
@@ -394,9 +382,8 @@ def _take_uploads(
                     posted, field=field.name, draft=draft, rules=rules, existing_count=len(refs) if many else 0
                 )
             except uploads.UploadRefused as refusal:
-                template = _(_UPLOAD_MESSAGES.get(refusal.code, refusal.message))
                 pointer = "/" + field.name.replace(".", "/")
-                errors.append(forms.FieldError(pointer, refusal.code, template.format(**refusal.params)))
+                errors.append(applicants.upload_error(pointer, refusal, translation.get_language()))
                 continue
             if not many:
                 for upload in Upload.objects.filter(draft=draft, public_id__in=refs):

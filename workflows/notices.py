@@ -36,6 +36,7 @@ from markdown_it import MarkdownIt
 
 import engine
 from engine import notices as notice_texts
+from engine.runtime import value_at
 from workflows import audit, outbox, programs, sms
 from workflows.models import Case, Notice, Outbox, Task
 
@@ -104,19 +105,6 @@ def body_html(notice: Notice) -> str:
 def _one_line(text: str) -> str:
     words = " ".join(text.split())
     return words if len(words) <= SUBJECT_MAX_CHARS else words[: SUBJECT_MAX_CHARS - 1] + "…"
-
-
-def _answer(data: Any, path: str) -> Any:
-    """The answer at a dotted path (numbers index lists); None when it was not given."""
-    value = data
-    for part in path.split("."):
-        if isinstance(value, Mapping):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
 
 
 def _as_text(value: Any) -> str:
@@ -218,7 +206,7 @@ def _render_for(case: Case, definition: engine.Definition, template: str, langua
     }
     for placeholder in notice_texts.placeholders(template):
         if placeholder.answer:
-            values[placeholder.name] = _as_text(_answer(case.data, placeholder.answer))
+            values[placeholder.name] = _as_text(value_at(case.data, placeholder.answer))
     return render(template, values=values, trusted=frozenset({"link"}))
 
 
@@ -254,7 +242,7 @@ def _email_recipients(case: Case, definition: engine.Definition, account: User |
     """(address, who) for the applicant: the contact e-mail answer, else their account's e-mail."""
     contact = definition.program.contact
     if contact is not None and contact.email:
-        answered = _answer(case.data, contact.email)
+        answered = value_at(case.data, contact.email)
         if isinstance(answered, str) and answered.strip():
             return [(answered.strip(), "applicant")]
     if account is not None and account.email:
@@ -266,7 +254,7 @@ def _phone_number(case: Case, definition: engine.Definition) -> str:
     contact = definition.program.contact
     if contact is None or not contact.phone:
         return ""
-    answered = _answer(case.data, contact.phone)
+    answered = value_at(case.data, contact.phone)
     return answered.strip() if isinstance(answered, str) else ""
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -12,12 +11,12 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import DEFINITIONS, make_user
 from tests.workflows.apply_steps import publish_library_card_with
+from tests.workflows.racing import race
 from workflows import applicants, services
 from workflows.models import Case, CaseEvent, Program, Task, Upload
 
@@ -445,7 +444,7 @@ def test_withdrawing_while_a_librarian_decides_leaves_one_consistent_ending(libr
         else:
             services.task_complete(task_id=task.pk, user=librarian, outcome="approve")
 
-    outcomes = _race(8, act)
+    outcomes = race(8, act)
 
     assert outcomes == Counter({"done": 1, "conflict": 7})
     case.refresh_from_db()
@@ -462,29 +461,3 @@ def test_withdrawing_while_a_librarian_decides_leaves_one_consistent_ending(libr
     assert case.state["tokens"] == []
     assert not Task.objects.filter(case=case, status=Task.Status.OPEN).exists()
     assert len(events(case, "case_closed")) == 1
-
-
-def _race(count: int, act: Any) -> Counter[str]:
-    """Run ``act`` in ``count`` threads released together; count how each ended."""
-    start = threading.Barrier(count)
-    outcomes: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def run(number: int) -> None:
-        try:
-            start.wait()
-            act(number)
-            result = "done"
-        except services.ServiceError as refusal:
-            result = refusal.code
-        finally:
-            connection.close()
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=run, args=(number,)) for number in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes

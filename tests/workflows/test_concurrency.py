@@ -3,46 +3,18 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection
 
 from tests.conftest import DEFINITIONS, make_user
+from tests.workflows.racing import race
 from workflows import services
 from workflows.models import Case, CaseEvent, Task
 
 ANSWERS = json.loads((DEFINITIONS / "library-card" / "examples" / "valid.json").read_text())
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(count: int, act: Callable[[int], object]) -> Counter[str]:
-    """Run ``act`` in ``count`` threads released at the same moment; count how each ended."""
-    start = threading.Barrier(count)
-    outcomes: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def run(number: int) -> None:
-        try:
-            start.wait()
-            act(number)
-            result = "done"
-        except services.ServiceError as refusal:
-            result = refusal.code
-        finally:
-            connection.close()
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=run, args=(number,)) for number in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 def test_sixteen_librarians_approving_one_task_make_one_decision(library_card):

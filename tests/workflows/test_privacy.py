@@ -653,7 +653,7 @@ def test_retention_counts_calendar_years_in_the_programs_time_zone(program):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's row locks")
 @pytest.mark.django_db(transaction=True)
 def test_two_purges_at_once_purge_a_case_once(old_case):
-    from tests.workflows.test_concurrency import race
+    from tests.workflows.racing import race
 
     outcomes = race(4, lambda _: services.case_purge(case_id=old_case.pk))
 
