@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from workflows import outbox, privacy, services
-from workflows.models import AccessLog, Case, CaseEvent, DefinitionVersion, Outbox, Program, Task
+from workflows.models import AccessLog, Case, CaseEvent, DefinitionVersion, Outbox, Program, Task, Timer
 
 
 @admin.register(Program)
@@ -110,6 +110,30 @@ class CaseEventAdmin(admin.ModelAdmin[CaseEvent]):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(Timer)
+class TimerAdmin(admin.ModelAdmin[Timer]):
+    """The engine's timers; ones that kept failing are marked failed and can be put back."""
+
+    list_display = ["pk", "case", "purpose", "due_at", "status", "attempts", "retry_at", "last_error"]
+    list_filter = ["status", "purpose"]
+    search_fields = ["case__reference"]
+    actions = ["retry_failed_timers"]
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    @admin.action(description="Put the selected failed timers back, to fire at the next sweep")
+    def retry_failed_timers(self, request, queryset):  # type: ignore[no-untyped-def]
+        count = services.timers_retry(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} failed timer(s) put back.")
 
 
 @admin.register(Outbox)

@@ -43,7 +43,7 @@ def _problems(case: Case) -> list[Orphan]:
     if not state.tokens:
         return [Orphan(case.reference, "it is running but waits at no step")]
     open_tokens = set(Task.objects.filter(case=case, status=Task.Status.OPEN).values_list("token", flat=True))
-    pending = set(Timer.objects.filter(case=case, status=Timer.Status.PENDING).values_list("timer", flat=True))
+    timer_status = dict(Timer.objects.filter(case=case).values_list("timer", "status"))
     problems: list[Orphan] = []
     for token in state.tokens:
         step = definition.step(token.flow, token.step)
@@ -51,6 +51,9 @@ def _problems(case: Case) -> list[Orphan]:
         if needs_task and not token.blocked and token.id not in open_tokens:
             problems.append(Orphan(case.reference, f"token {token.id} at {token.step!r} has no open task"))
     for timer in state.timers:
-        if timer.id not in pending:
+        status = timer_status.get(timer.id)
+        if status == Timer.Status.FAILED:
+            problems.append(Orphan(case.reference, f"timer {timer.id} ({timer.purpose}) kept failing and was given up"))
+        elif status != Timer.Status.PENDING:
             problems.append(Orphan(case.reference, f"timer {timer.id} ({timer.purpose}) has no pending timer row"))
     return problems

@@ -268,13 +268,16 @@ class Timer(models.Model):
     """A moment the engine asked to be woken at (a wait's deadline, a reminder, a due date).
 
     Workers fire due timers one case at a time under the case's row lock; a fired or
-    cancelled timer is never fired again, and the engine ignores a late one anyway.
+    cancelled timer is never fired again, and the engine ignores a late one anyway. A timer
+    whose firing fails is tried again later with a growing wait, and after
+    ``CIVICFLOW_TIMER_MAX_ATTEMPTS`` failures it is marked failed for an administrator.
     """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         FIRED = "fired", "Fired"
         CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed (gave up)"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timers")
     timer = models.PositiveIntegerField(help_text="the engine's timer number within the case")
@@ -282,6 +285,9 @@ class Timer(models.Model):
     due_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     fired_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="failed attempts to fire it")
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="after a failure: not tried again before this")
+    last_error = models.TextField(blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["case", "timer"], name="one_row_per_engine_timer")]

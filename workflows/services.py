@@ -8,6 +8,7 @@ writes the new state, tasks and history before the transaction commits.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
@@ -15,9 +16,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ import forms
 from engine.model import RequestStep
 from forms.errors import pointer_from
 from forms.ui import schema_at
-from workflows import applicants, audit, faults, notices, privacy, programs, uploads
+from workflows import applicants, audit, faults, notices, outbox, privacy, programs, uploads
 from workflows.models import (
     AccessLog,
     Case,
@@ -43,6 +45,8 @@ from workflows.models import (
     Upload,
 )
 from workflows.roles import Actor, roles_of
+
+log = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
@@ -859,13 +863,73 @@ def _step_case(
 
 
 def timers_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
-    """Ids of pending timers whose time has come, earliest first (not locked: ``timer_fire`` claims each)."""
+    """Ids of pending timers whose time has come, earliest first (not locked: ``timer_fire`` claims each).
+
+    A timer waiting to be tried again after a failure is due once its ``retry_at`` has passed.
+    """
     cutoff = now or timezone.now()
-    due = Timer.objects.filter(status=Timer.Status.PENDING, due_at__lte=cutoff).order_by("due_at", "pk")
+    due = Timer.objects.filter(
+        Q(retry_at__isnull=True) | Q(retry_at__lte=cutoff), status=Timer.Status.PENDING, due_at__lte=cutoff
+    ).order_by("due_at", "pk")
     return list(due.values_list("pk", flat=True)[:limit])
 
 
+def timer_max_attempts() -> int:
+    return int(getattr(settings, "CIVICFLOW_TIMER_MAX_ATTEMPTS", 8))
+
+
 def timer_fire(*, timer_id: int, now: datetime | None = None) -> bool:
+    """Fire one timer, exactly once: True if this call fired it.
+
+    When firing fails (an error in the transition, not the database going away), the failure
+    is counted in its own transaction and the error raised again: the timer is tried again
+    after a growing wait (30 s, 1 min, 2 min, … as the outbox), and after
+    ``CIVICFLOW_TIMER_MAX_ATTEMPTS`` failures it is marked failed, with a ``timer_failed``
+    event in the case's history, for an administrator to look at and put back (the admin's
+    Timers page). One broken timer never holds up the others.
+    """
+    moment = now or timezone.now()
+    try:
+        return _timer_fire(timer_id, moment)
+    except (faults.InjectedFault, DatabaseError):
+        raise  # a crash or a lost connection: the timer is simply still pending
+    except Exception as error:
+        _timer_failed(timer_id, error, moment)
+        raise
+
+
+def _timer_failed(timer_id: int, error: Exception, moment: datetime) -> None:
+    with transaction.atomic():
+        timer = Timer.objects.select_for_update().filter(pk=timer_id, status=Timer.Status.PENDING).first()
+        if timer is None:
+            return
+        timer.attempts += 1
+        timer.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if timer.attempts >= timer_max_attempts():
+            timer.status = Timer.Status.FAILED
+            timer.retry_at = None
+            audit.record(
+                case=timer.case,
+                at=moment,
+                kind="timer_failed",
+                actor=None,
+                detail={"timer": timer.timer, "purpose": timer.purpose, "attempts": timer.attempts},
+            )
+            log.error("timer %s (%s) gave up after %s attempts: %s", timer.pk, timer, timer.attempts, timer.last_error)
+        else:
+            timer.retry_at = moment + outbox.backoff(timer.attempts)
+        timer.save(update_fields=["attempts", "last_error", "status", "retry_at"])
+
+
+def timers_retry(timer_ids: list[int]) -> int:
+    """Put failed timers back to be fired at the next sweep, their count of failures reset
+    (the last error stays on show until the timer fires)."""
+    return Timer.objects.filter(pk__in=timer_ids, status=Timer.Status.FAILED).update(
+        status=Timer.Status.PENDING, attempts=0, retry_at=None
+    )
+
+
+def _timer_fire(timer_id: int, moment: datetime) -> bool:
     """Fire one timer, exactly once: True if this call fired it.
 
     The timer is claimed by locking its case's row with ``SKIP LOCKED``: the case row first,
@@ -893,8 +957,7 @@ def timer_fire(*, timer_id: int, now: datetime | None = None) -> bool:
         if case is None:
             return False  # busy: the next sweep fires it
         timer = Timer.objects.get(pk=timer_id)
-        moment = now or timezone.now()
-        if timer.status != Timer.Status.PENDING or timer.due_at > moment:
+        if timer.status != Timer.Status.PENDING or timer.due_at > moment or (timer.retry_at or moment) > moment:
             return False
         definition = programs.definition_of(case.version)
         state, effects = engine.step(
@@ -910,11 +973,18 @@ def timer_fire(*, timer_id: int, now: datetime | None = None) -> bool:
 
 
 def timers_run_due(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Fire every due timer (up to ``limit``); returns how many this call fired.
+    """Fire every due timer (up to ``limit``), each in its own transaction; how many this call fired.
 
-    A timer whose case is busy is skipped and stays due: a later call fires it.
+    A timer whose case is busy is skipped and stays due: a later call fires it. One that fails
+    is logged and counted against it (``timer_fire``) and does not hold up the others.
     """
-    return sum(timer_fire(timer_id=timer_id, now=now) for timer_id in timers_due(now=now, limit=limit))
+    fired = 0
+    for timer_id in timers_due(now=now, limit=limit):
+        try:
+            fired += timer_fire(timer_id=timer_id, now=now)
+        except Exception:  # rolled back; timer_fire counted the failure
+            log.exception("timer %s could not fire; it is tried again later", timer_id)
+    return fired
 
 
 def _user_named(username: str | None, *, known: User | None = None) -> User | None:

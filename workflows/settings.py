@@ -262,6 +262,7 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "").strip() or "civic
 CIVICFLOW_SWEEP_SECONDS = _number("CIVICFLOW_SWEEP_SECONDS", 5, kind=float, least=0.5)
 CIVICFLOW_OUTBOX_LEASE_SECONDS = _number("CIVICFLOW_OUTBOX_LEASE_SECONDS", 300, least=1)
 CIVICFLOW_OUTBOX_MAX_ATTEMPTS = _number("CIVICFLOW_OUTBOX_MAX_ATTEMPTS", 8, least=1)
+CIVICFLOW_TIMER_MAX_ATTEMPTS = _number("CIVICFLOW_TIMER_MAX_ATTEMPTS", 8, least=1)
 
 # -- CivicFlow ----------------------------------------------------------------------
 CIVICFLOW_DEFINITIONS = Path(os.environ.get("CIVICFLOW_DEFINITIONS", BASE_DIR / "definitions"))

@@ -4,7 +4,7 @@ Each is a thin call into the same functions ``civicflow worker`` uses, and each 
 twice for the same id: ``services.timer_fire`` fires a timer only while it is pending and
 ``outbox.deliver_one`` leases a row before doing anything. A task that fails is not retried
 by Celery: the row stays due in the database and the next sweep sends it again (outbox rows
-with their own backoff).
+and timers that failed with their own backoff).
 """
 
 from __future__ import annotations

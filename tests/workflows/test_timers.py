@@ -15,6 +15,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 import engine
@@ -318,3 +319,58 @@ def test_a_due_date_firing_while_the_caseworker_decides_the_task_leaves_the_case
     orphans = StringIO()
     call_command("audit", "orphans", stdout=orphans)
     assert "every running case waits on something that is there" in orphans.getvalue()
+
+
+def test_a_timer_that_keeps_failing_is_retried_later_then_given_up_and_can_be_put_back(
+    program_with_a_wait, settings, monkeypatch, admin_client
+):
+    settings.CIVICFLOW_TIMER_MAX_ATTEMPTS = 3
+    broken, healthy = submit(program_with_a_wait), submit(program_with_a_wait)
+    real_apply = services._apply
+
+    def apply_failing_for_the_broken_case(case, effects, **kwargs):
+        if case.pk == broken.pk:
+            raise RuntimeError("the notice service is misconfigured")
+        return real_apply(case, effects, **kwargs)
+
+    monkeypatch.setattr(services, "_apply", apply_failing_for_the_broken_case)
+    due = Timer.objects.get(case=broken).due_at
+    first_try = due + timedelta(minutes=1)
+
+    # The broken timer fails; the healthy one behind it fires all the same.
+    assert services.timers_run_due(now=first_try) == 1
+    assert Task.objects.filter(case=healthy, status="open").exists()
+    timer = Timer.objects.get(case=broken)
+    assert (timer.status, timer.attempts, timer.retry_at) == ("pending", 1, first_try + timedelta(seconds=30))
+    assert timer.last_error == "RuntimeError: the notice service is misconfigured"
+    assert timer.pk not in services.timers_due(now=first_try + timedelta(seconds=29))
+    assert timer.pk in services.timers_due(now=first_try + timedelta(seconds=30))
+
+    # Tried again after each wait (30 s, then 1 min) until the third failure gives up on it.
+    second_try = first_try + timedelta(seconds=30)
+    assert services.timers_run_due(now=second_try) == 0
+    timer.refresh_from_db()
+    assert (timer.attempts, timer.retry_at) == (2, second_try + timedelta(minutes=1))
+    assert services.timers_run_due(now=second_try + timedelta(minutes=1)) == 0
+    timer.refresh_from_db()
+    assert (timer.status, timer.attempts, timer.retry_at) == ("failed", 3, None)
+    assert CaseEvent.objects.filter(case=broken, kind="timer_failed").get().detail["attempts"] == 3
+    assert services.timers_due(now=due + timedelta(days=30)) == []
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("audit", "orphans", stdout=out, stderr=out)
+    assert f"{broken.reference}: timer {timer.timer} (wait) kept failing and was given up" in out.getvalue()
+
+    # An administrator sees it among the failed timers and puts it back once the cause is fixed.
+    listing = admin_client.get(reverse("admin:workflows_timer_changelist"), {"status__exact": "failed"})
+    assert broken.reference in listing.content.decode()
+    monkeypatch.setattr(services, "_apply", real_apply)
+    admin_client.post(
+        reverse("admin:workflows_timer_changelist"),
+        {"action": "retry_failed_timers", "_selected_action": [timer.pk]},
+    )
+    timer.refresh_from_db()
+    assert (timer.status, timer.attempts) == ("pending", 0)
+    assert services.timers_run_due(now=second_try + timedelta(minutes=2)) == 1
+    assert Task.objects.filter(case=broken, status="open").get().step == "review"
+    assert Timer.objects.get(case=broken).status == "fired"
