@@ -239,7 +239,8 @@ def _open_case(
             on_behalf_of=on_behalf_of,
             received_at=now,
         )
-        detail = {"channel": channel, **({"on_behalf_of": on_behalf_of} if on_behalf_of else {})}
+        # Whether it was made for someone else, not their name: the history outlives the purge.
+        detail = {"channel": channel, **({"on_behalf_of_someone": True} if on_behalf_of else {})}
         history = audit.History()
         history.add(case=case, at=now, kind="submitted", actor=actor, detail=detail)
         _apply(case, effects, actor=actor, now=now, history=history)

@@ -595,6 +595,21 @@ def test_the_purge_removes_answers_files_notes_and_messages_and_keeps_the_histor
         services.case_add_note(task_id=task_of(case).pk, user=librarian, text=f"ID {CANARY}")
 
 
+def test_an_assisted_application_leaves_no_name_in_the_history_once_purged(program, librarian):
+    answers = json.loads((DEFINITIONS / "library-card" / "examples" / "valid.json").read_text())
+    case = services.case_submit(
+        program=program, data=answers, user=librarian, channel="phone", on_behalf_of="Pat Quinlan-Moreau"
+    )
+    submitted = CaseEvent.objects.get(case=case, kind="submitted")
+    assert submitted.detail == {"channel": "phone", "on_behalf_of_someone": True}
+    decide(case, librarian)
+    closed_years_ago(case, 8)
+    purge()
+    assert Case.objects.get(pk=case.pk).on_behalf_of == ""
+    history = json.dumps([event.detail for event in CaseEvent.objects.filter(case=case)], ensure_ascii=False)
+    assert "Quinlan" not in history
+
+
 def test_running_cases_and_cases_inside_their_retention_are_never_purged(program, librarian):
     running = apply(Client())
     Case.objects.filter(pk=running.pk).update(submitted_at=timezone.now() - timedelta(days=365 * 20))
