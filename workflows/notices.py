@@ -176,6 +176,7 @@ def send(
             now=now,
             case=case,
             notice=notice,
+            key_is_new=True,  # the notice row was made just now, and each address comes once
         )
     phone = _phone_number(case, definition) if to_citizen and sms.enabled() else ""
     if phone:
@@ -186,6 +187,7 @@ def send(
             now=now,
             case=case,
             notice=notice,
+            key_is_new=True,
         )
     detail.update(language=language, message=notice.pk, emails=len(emails), sms=1 if phone else 0)
     record(case=case, at=now, kind="send_notice", actor=actor, detail=detail)
@@ -259,9 +261,13 @@ def _phone_number(case: Case, definition: engine.Definition) -> str:
 
 
 def _role_holders(role: str) -> list[tuple[str, str]]:
-    """(address, user name) of every active holder of the role who has an e-mail address."""
+    """(address, user name) of every active holder of the role who has an e-mail address, each
+    address once (colleagues may share a team mailbox)."""
     holders = User.objects.filter(groups__name=role, is_active=True).exclude(email="").order_by("username").distinct()
-    return [(user.email, user.get_username()) for user in holders]
+    by_address: dict[str, tuple[str, str]] = {}
+    for user in holders:
+        by_address.setdefault(_digest(user.email), (user.email, user.get_username()))
+    return list(by_address.values())
 
 
 def _digest(address: str) -> str:

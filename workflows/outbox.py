@@ -63,19 +63,18 @@ def enqueue(
     now: datetime,
     case: Case | None = None,
     notice: Notice | None = None,
+    key_is_new: bool = False,
 ) -> Outbox:
-    """Add a side effect to the caller's transaction. The same ``key`` twice adds it once."""
-    row, created = Outbox.objects.get_or_create(
-        key=key,
-        defaults={
-            "kind": kind,
-            "payload": payload,
-            "case": case,
-            "notice": notice,
-            "available_at": now,
-            "created_at": now,
-        },
-    )
+    """Add a side effect to the caller's transaction. The same ``key`` twice adds it once.
+
+    ``key_is_new``: the key names something made in this very transaction (a notice's row),
+    so no row can hold it yet; the row is inserted straight away, without looking first.
+    """
+    fields = {"kind": kind, "payload": payload, "case": case, "notice": notice, "available_at": now, "created_at": now}
+    if key_is_new:
+        row, created = Outbox.objects.create(key=key, **fields), True
+    else:
+        row, created = Outbox.objects.get_or_create(key=key, defaults=fields)
     if created and settings.CELERY_BROKER_URL:
         # With a broker, a worker is asked at once, after the commit (never for a rollback);
         # the sweep remains the guarantee that it is delivered.

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Subquery
 from django.utils import timezone
 
 import engine
@@ -496,12 +496,13 @@ def _lock_task(task_id: int, user: Actor) -> tuple[Task, User]:
 
 def _lock_case_of_task(task_id: int, user: Actor, *, doing: str, must_be_open: bool = False) -> tuple[Task, User]:
     """Lock the case row of a task, then read the task as it is now and check the user's role."""
-    case_id = Task.objects.filter(pk=task_id).values_list("case_id", flat=True).first()
-    if case_id is None:
+    # One statement finds the task's case and locks its row, by id only (the row is read below,
+    # with the task; a task never moves to another case). The version's files are read only
+    # when the version is not cached yet (``programs.ready``).
+    case_of_task = Task.objects.filter(pk=task_id).values("case_id")[:1]
+    locked = Case.objects.select_for_update().filter(pk=Subquery(case_of_task)).values_list("pk", flat=True).first()
+    if locked is None:
         raise Task.DoesNotExist(task_id)
-    # Lock by id only (the row is read below, with the task); the version's files are needed
-    # only when the version is not cached yet (``programs.ready``).
-    Case.objects.select_for_update().filter(pk=case_id).values_list("pk", flat=True).get()
     task = Task.objects.select_related("case", "case__version").defer("case__version__files").get(pk=task_id)
     if must_be_open and task.status != Task.Status.OPEN:
         raise Conflict("this task has already been completed")

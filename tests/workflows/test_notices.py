@@ -418,3 +418,13 @@ def test_a_role_notice_links_to_the_cases_open_task_for_the_role(permit, clerk):
     notice = notices.send(case, engine.SendNotice("new_application", "clerk"), now=timezone.now(), actor=None)
     assert notice is not None
     assert f"<https://apply.example.gov/work/tasks/{task.pk}/>" in notice.body
+
+
+def test_colleagues_sharing_a_team_mailbox_get_one_e_mail(permit, clerk):
+    person("colin", "Carla@City.example.gov", "clerk")  # the same mailbox, written differently
+    person("dana", "dana@city.example.gov", "clerk")
+    case = submit(permit, email="pat@example.org", street="Elm Street")
+    notice = notices.send(case, engine.SendNotice("new_application", "clerk"), now=timezone.now(), actor=None)
+    assert notice is not None
+    sent_to = sorted(row.payload["to"] for row in Outbox.objects.filter(notice=notice, kind="email"))
+    assert sent_to == ["carla@city.example.gov", "dana@city.example.gov"]
