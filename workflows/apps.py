@@ -8,5 +8,5 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         # The outbox finds its delivery functions by kind: register them in every process
-        # (web, worker, commands) before anything is delivered.
-        from workflows import notices  # noqa: F401
+        # (web, worker, commands) before anything is delivered; the installation's checks too.
+        from workflows import notices, system_checks  # noqa: F401
