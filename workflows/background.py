@@ -14,7 +14,9 @@ Run it with::
     celery -A workflows.background beat                # or exactly one scheduler, and
     celery -A workflows.background worker              # any number of workers
 
-Without a broker (the embedded mode) ``civicflow worker`` does the same work in a loop.
+Beat also sends ``housekeeping`` once a day (02:30): the retention purge and the removal of
+expired drafts. Without a broker (the embedded mode) ``civicflow worker`` does the timers and
+the outbox in a loop; schedule ``civicflow purge`` and ``civicflow expire-drafts`` with cron.
 The tasks themselves live in ``workflows.tasks``, which the worker imports once Django is set up.
 """
 
@@ -25,6 +27,7 @@ import os
 from typing import Any
 
 from celery import Celery, signals
+from celery.schedules import crontab
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "workflows.settings")
 FIRE_TIMER = "civicflow.fire_timer"
 DELIVER = "civicflow.deliver"
 SWEEP = "civicflow.sweep"
+HOUSEKEEPING = "civicflow.housekeeping"
 
 app = Celery("civicflow", include=["workflows.tasks"])
 # Operators' choices (the broker, the queue) come from Django settings as CELERY_* names.
@@ -65,6 +69,9 @@ app.conf.update(
     beat_schedule_filename=str(settings.VAR_DIR / "celerybeat-schedule"),
     beat_schedule={
         "sweep": {"task": SWEEP, "schedule": sweep_seconds(), "options": {"expires": sweep_seconds()}},
+        # Once a day, at night in the installation's time zone: what retention and draft
+        # lifetimes say must go (the same as `civicflow purge` and `civicflow expire-drafts`).
+        "housekeeping": {"task": HOUSEKEEPING, "schedule": crontab(hour=2, minute=30)},
     },
     timezone=settings.TIME_ZONE,
 )

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from workflows import outbox, services
-from workflows.background import DELIVER, FIRE_TIMER, SWEEP, app, dispatch_expires
+from django.utils import timezone
+
+from workflows import outbox, privacy, services
+from workflows.background import DELIVER, FIRE_TIMER, HOUSEKEEPING, SWEEP, app, dispatch_expires
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +48,19 @@ def sweep() -> dict[str, int]:
     if timers or rows:
         log.info("sweep: sent %s timer(s) and %s outbox row(s)", len(timers), len(rows))
     return {"timers": len(timers), "outbox": len(rows)}
+
+
+@app.task(name=HOUSEKEEPING)
+def housekeeping() -> dict[str, int]:
+    """Purge closed cases whose retention has run out, and delete expired drafts (daily, by beat)."""
+    now = timezone.now()
+    purged = 0
+    for due in privacy.purges_due(now=now):
+        try:
+            services.case_purge(case_id=due.case_id, now=now)
+        except services.NotDue:
+            continue  # purged meanwhile by `civicflow purge`
+        purged += 1
+    drafts = services.drafts_expire(now=now)
+    log.info("housekeeping: purged %s case(s), deleted %s expired draft(s)", purged, drafts)
+    return {"purged": purged, "drafts": drafts}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery.schedules import crontab
 from django.contrib.auth.models import User
 from django.contrib.sessions.backends.signed_cookies import SessionStore
 from django.core.files.storage import default_storage
@@ -28,7 +29,7 @@ from django.utils import timezone
 import engine
 from tests.conftest import DEFINITIONS, make_user
 from tests.workflows.apply_steps import ABOUT_YOU, ADDRESS, CARD_MAIL, PDF, begin, post_page, proof_file
-from workflows import applicants, privacy, programs, services
+from workflows import applicants, background, privacy, programs, services, tasks
 from workflows.models import (
     AccessLog,
     Case,
@@ -708,3 +709,13 @@ def test_summary_masks_inside_lists_and_groups_and_says_what_each_row_hides(tmp_
     assert rows["Home address"].answer == ("12 Harbor Street", "Springfield", "97403")
     assert any("Leo Lima" in line for row in rows.values() for line in row.answer)
     assert rows["National ID number"].hidden == ("national_id",)
+
+
+def test_celery_beat_purges_what_retention_says_once_a_day(old_case, media):
+    daily = background.app.conf.beat_schedule["housekeeping"]
+    assert daily["task"] == background.HOUSEKEEPING
+    assert daily["schedule"] == crontab(hour=2, minute=30)
+    assert tasks.housekeeping.apply().get() == {"purged": 1, "drafts": 0}
+    assert Case.objects.get(pk=old_case.pk).purged_at is not None
+    assert CANARY not in personal_data_left(old_case)
+    assert tasks.housekeeping.apply().get() == {"purged": 0, "drafts": 0}
