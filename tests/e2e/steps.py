@@ -1,16 +1,18 @@
-"""Steps the browser tests share: what every page must have, and filling the library-card form."""
+"""Steps the browser tests share: what every page must have, signing in, and filling the library-card form."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from django.contrib.auth.models import User
 from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.e2e.accessibility import assert_accessible
 from workflows.models import Draft
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PASSWORD = "correct horse battery staple"  # every user tests/conftest.py makes
 
 
 def check_page(page: Page, what: str) -> None:
@@ -25,6 +27,14 @@ def check_page(page: Page, what: str) -> None:
 
 def heading(page: Page, text: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(text)
+
+
+def sign_in(page: Page, user: User) -> None:
+    """Fill the sign-in page the browser is on; it then goes where it was going (``next``)."""
+    heading(page, "Staff sign in")
+    page.get_by_label("Username").fill(user.get_username())
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def choose(scope: Page | Locator, label: str) -> None:
