@@ -428,3 +428,22 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.action} {self.case.reference} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A secret a partner system sends as ``Authorization: Bearer <token>``, acting as ``user``.
+
+    Only the SHA-256 of the secret is kept: the secret is shown once, when the token is issued,
+    and a copy of the database gives nobody a working token. A token is never deleted, only
+    revoked, so the history of what it did still names it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="what the token is for (the system that holds it)")
+    token_hash = models.CharField(max_length=64, unique=True, help_text="sha256 of the secret, hex")
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"

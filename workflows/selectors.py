@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib.auth.models import User
 from django.db.models import Case as SqlCase
 from django.db.models import F, IntegerField, Q, QuerySet, Value, When
 
-from workflows.models import Case, Program, Task
+from workflows import programs
+from workflows.models import ApiToken, Case, Program, Task
 from workflows.roles import Actor, roles_of
 
 
@@ -55,3 +58,33 @@ def task_visible_to(user: Actor, task_id: int) -> Task:
 def role_holders(role: str) -> QuerySet[User]:
     """The active people holding ``role``, by user name (whom a task can be handed to)."""
     return User.objects.filter(groups__name=role, is_active=True).order_by("username").distinct()
+
+
+def api_token_by_secret(secret: str) -> ApiToken:
+    """The live (not revoked) token with this secret, its user read along; ``ApiToken.DoesNotExist`` otherwise."""
+    if not secret or len(secret) > 200:
+        raise ApiToken.DoesNotExist
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    return ApiToken.objects.select_related("user").get(token_hash=digest, revoked_at__isnull=True)
+
+
+def tasks_of_scope(user: Actor, scope: str) -> QuerySet[Task]:
+    """The open tasks for the user's roles: ``mine`` (assigned to them) or ``available`` (nobody's yet).
+
+    The same order and the same permission rule as the inbox (``tasks_visible_to``).
+    """
+    visible = tasks_visible_to(user)
+    if scope == "mine":
+        return visible.filter(assignee=user.pk)
+    if scope == "available":
+        return visible.filter(assignee__isnull=True)
+    raise ValueError(f"unknown scope {scope!r}")
+
+
+def roles_in_use() -> set[str]:
+    """The roles the current version of any published program names."""
+    found: set[str] = set()
+    for program in programs_open():
+        if program.current_version is not None:
+            found.update(programs.definition_of(program.current_version).program.roles)
+    return found

@@ -17,8 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import AnonymousUser, Group, User
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import validate_email
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, Q, Subquery
 from django.utils import timezone
@@ -31,6 +33,7 @@ from forms.ui import schema_at
 from workflows import applicants, audit, faults, notices, outbox, privacy, programs, uploads
 from workflows.models import (
     AccessLog,
+    ApiToken,
     Case,
     DefinitionVersion,
     Draft,
@@ -142,6 +145,75 @@ def definition_publish(*, files: dict[str, str], folder: str, published_by: str 
         program.current_version = version
         program.save()
     return PublishResult(version=version, created=created)
+
+
+# ------------------------------------------------------------------ people and API tokens
+
+API_TOKEN_PREFIX = "cfk_"  # noqa: S105 - a public marker, not a secret
+"""Starts every API token, so a leaked one is easy to recognise (and to search for in logs)."""
+
+
+def staff_user_save(*, username: str, email: str, roles: Sequence[str]) -> tuple[User, bool]:
+    """Create a staff account, or update the one with this user name: e-mail and roles set as given.
+
+    Roles are Django groups (``workflows.roles``); the account's roles become exactly ``roles``.
+    A new account gets no usable password: people sign in after an administrator sets one, and
+    a system uses an API token. ``ServiceError`` for a blank name or an invalid e-mail address.
+    """
+    name = username.strip()
+    if not name:
+        raise ServiceError("give a user name")
+    if len(name) > User._meta.get_field("username").max_length:  # type: ignore[operator]
+        raise ServiceError("a user name can be at most 150 characters")
+    try:
+        User.username_validator(name)
+    except ValidationError:
+        raise ServiceError(f"{name!r} is not a valid user name: use letters, digits and @ . + - _ only") from None
+    address = email.strip()
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise ServiceError(f"{address!r} is not a valid e-mail address") from None
+    wanted = sorted({role.strip() for role in roles if role.strip()})
+    with transaction.atomic():
+        user, created = User.objects.select_for_update().get_or_create(username=name)
+        if created:
+            user.set_unusable_password()
+        user.email = address
+        user.is_staff = True
+        user.is_active = True
+        user.save()
+        user.groups.set([Group.objects.get_or_create(name=role)[0] for role in wanted])
+    return user, created
+
+
+def api_token_issue(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new API token for ``user``: the row (holding only the secret's hash) and the secret, to show once."""
+    label = name.strip() or "api"
+    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=label[:100], token_hash=_token_hash(secret), created_at=timezone.now()
+    )
+    return token, secret
+
+
+def api_token_revoke(*, token_id: int) -> None:
+    """Revoke a token: it is refused from now on (revoking twice keeps the first time)."""
+    ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+API_TOKEN_TOUCH_SECONDS = 60
+"""``last_used_at`` is written at most this often per token: one write per request would
+make every API call a database write, and nobody needs it to the second."""
+
+
+def api_token_touch(*, token: ApiToken, now: datetime | None = None) -> None:
+    """Note that the token was used, unless that was noted less than a minute ago."""
+    moment = now or timezone.now()
+    if token.last_used_at is not None and moment - token.last_used_at < timedelta(seconds=API_TOKEN_TOUCH_SECONDS):
+        return
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=moment)
+    token.last_used_at = moment
 
 
 # ------------------------------------------------------------------ citizens
