@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db.models import Case as SqlCase
 from django.db.models import F, IntegerField, Q, QuerySet, Value, When
 
+from engine.model import EachStep, HumanStep
 from workflows import programs
 from workflows.models import ApiToken, Case, Program, Task
 from workflows.roles import Actor, roles_of
@@ -88,3 +89,11 @@ def roles_in_use() -> set[str]:
         if program.current_version is not None:
             found.update(programs.definition_of(program.current_version).program.roles)
     return found
+
+
+def task_outcomes(task: Task) -> list[str]:
+    """The choices a caseworker has at the task's step (one task of an ``each`` step offers its task's)."""
+    step = programs.definition_of(task.case.version).steps[task.step]
+    if isinstance(step, EachStep):
+        return list(step.task.outcomes)
+    return list(step.outcomes) if isinstance(step, HumanStep) else []

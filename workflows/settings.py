@@ -288,8 +288,38 @@ if CIVICFLOW_PUBLIC_URL and not CIVICFLOW_PUBLIC_URL.startswith(("https://", "ht
 CIVICFLOW_SMS_BACKEND = os.environ.get("CIVICFLOW_SMS_BACKEND", "" if PRODUCTION else "workflows.sms.ConsoleBackend")
 CIVICFLOW_SMS_FILE_DIR = Path(os.environ.get("CIVICFLOW_SMS_FILE_DIR", VAR_DIR / "sms"))
 
+# Browsers may submit applications through the API (POST /api/v1/programs/<slug>/submissions)
+# only from the site itself and from these origins (scheme://host[:port], comma-separated):
+# another site's page cannot make a visitor's browser submit in their name (threat T9).
+CIVICFLOW_API_ALLOWED_ORIGINS = _list("CIVICFLOW_API_ALLOWED_ORIGINS", "")
+for _origin in CIVICFLOW_API_ALLOWED_ORIGINS:
+    if not _origin.startswith(("https://", "http://")) or _origin.count("/") != 2:
+        raise ImproperlyConfigured(
+            f"CIVICFLOW_API_ALLOWED_ORIGINS lists origins like https://partner.example.gov, not {_origin!r}"
+        )
+
+# The REST API (workflows/api/, docs/api/reference.md): JSON only, every error as problem+json.
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "workflows.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["workflows.api.problems.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "workflows.api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CivicFlow API",
+    "DESCRIPTION": "Programs, submissions and tasks. Errors are application/problem+json (docs/api/reference.md).",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOGGING = {

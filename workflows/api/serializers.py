@@ -1,0 +1,190 @@
+"""What the API reads and writes: read serializers describe answers, write serializers requests.
+
+Read and write representations are separate classes (threat T12): a write serializer names
+only what a client may send, so a ``status``, ``assignee`` or ``case`` in a request body is
+ignored, never written. No serializer lists ``__all__``.
+
+The program representation is built from a loaded version (``programs.ready``) by plain
+functions here: the form's JSON Schema as published, and its UI — pages, questions, widgets
+and texts — already picked in each language the program offers, as the web form shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from engine import localized
+from forms.ui import Text, UiField, UiSchema, schema_at
+from workflows import programs, selectors
+from workflows.models import Case, Program, Task
+
+# -------------------------------------------------------------------- programs
+
+
+def program_summary(program: Program) -> dict[str, Any]:
+    """A program as the catalogue lists it, with its current version."""
+    version = program.current_version
+    assert version is not None  # selectors.programs_open lists published programs only
+    definition = programs.ready(version).definition
+    return {
+        "slug": program.slug,
+        "title": dict(program.title),
+        "summary": dict(program.summary),
+        "agency": program.agency,
+        "languages": list(definition.program.languages),
+        "version": {"content_hash": version.content_hash, "published_at": version.published_at},
+        "url": reverse("api:program", args=[program.slug]),
+        "submissions_url": reverse("api:submissions", args=[program.slug]),
+    }
+
+
+def program_detail(program: Program) -> dict[str, Any]:
+    """``program_summary`` with the form: its JSON Schema, and its UI in every language of the program."""
+    version = program.current_version
+    assert version is not None
+    loaded = programs.ready(version)
+    ui = loaded.pages.ui
+    schema = loaded.pages.schema
+    return {
+        **program_summary(program),
+        "form_schema": dict(schema),
+        "ui": {lang: _ui_in(ui, schema, lang) for lang in loaded.definition.program.languages},
+    }
+
+
+def _ui_in(ui: UiSchema, schema: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    return {
+        "navigation": ui.navigation,
+        "pages": [
+            {
+                "id": page.id,
+                "title": page.title.pick(lang),
+                "intro": _pick(page.intro, lang),
+                "show_if": page.show_if.logic if page.show_if is not None else None,
+                "fields": [_field_in(ui, schema, field, lang, within=None) for field in page.fields],
+            }
+            for page in ui.pages
+        ],
+    }
+
+
+def _field_in(
+    ui: UiSchema, schema: Mapping[str, Any], field: UiField, lang: str, *, within: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """One question: the UI's own texts, else the schema's (translated by the locale files), as the web form."""
+    node = schema_at(schema, field.name, within=within) or {}
+    title = node.get("title")
+    description = node.get("description")
+    label = _pick(field.label, lang) or (ui.translate(title, lang) if isinstance(title, str) else field.name)
+    hint = _pick(field.hint, lang) or (ui.translate(description, lang) if isinstance(description, str) else None)
+    shown: dict[str, Any] = {
+        "name": field.name,
+        "widget": field.widget,
+        "label": label,
+        "hint": hint,
+        "show_if": field.show_if.logic if field.show_if is not None else None,
+    }
+    if field.options:
+        shown["options"] = [{"value": value, "label": text.pick(lang)} for value, text in field.options]
+    if field.items:
+        item_schema = schema_at(schema, f"{field.name}.*")
+        shown["items"] = [_field_in(ui, schema, item, lang, within=item_schema) for item in field.items]
+    return shown
+
+
+def _pick(text: Text | None, lang: str) -> str | None:
+    return text.pick(lang) if text is not None else None
+
+
+class ProgramVersionSerializer(serializers.Serializer[dict[str, Any]]):
+    content_hash = serializers.CharField(read_only=True, help_text="SHA-256 of the version's files")
+    published_at = serializers.DateTimeField(read_only=True)
+
+
+class ProgramSummarySerializer(serializers.Serializer[dict[str, Any]]):
+    slug = serializers.SlugField(read_only=True)
+    title = serializers.DictField(child=serializers.CharField(), read_only=True, help_text="language -> title")
+    summary = serializers.DictField(child=serializers.CharField(), read_only=True, help_text="language -> summary")
+    agency = serializers.CharField(read_only=True)
+    languages = serializers.ListField(child=serializers.CharField(), read_only=True)
+    version = ProgramVersionSerializer(read_only=True, help_text="the version new applications are made on")
+    url = serializers.CharField(read_only=True)
+    submissions_url = serializers.CharField(read_only=True)
+
+
+class ProgramDetailSerializer(ProgramSummarySerializer):
+    form_schema = serializers.JSONField(read_only=True, help_text="the form's JSON Schema (draft 2020-12)")
+    ui = serializers.DictField(
+        child=serializers.JSONField(),
+        read_only=True,
+        help_text="language -> {navigation, pages: [{id, title, intro, show_if, fields: [...]}]}",
+    )
+
+
+# -------------------------------------------------------------------- submissions
+
+
+class SubmissionReceiptSerializer(serializers.Serializer[Case]):
+    """What a submission answers: the case it opened (or, for a repeat, opened before)."""
+
+    case = serializers.UUIDField(source="public_id", read_only=True, help_text="the case's public id")
+    reference = serializers.CharField(read_only=True, help_text="the reference the applicant quotes")
+    status = serializers.CharField(read_only=True)
+
+
+# -------------------------------------------------------------------- tasks
+
+
+class TaskSerializer(serializers.ModelSerializer[Task]):
+    """A task as staff see it in their inbox (the case's answers are not part of it)."""
+
+    case = serializers.UUIDField(source="case.public_id", read_only=True)
+    case_reference = serializers.CharField(source="case.reference", read_only=True)
+    program = serializers.SlugField(source="case.program.slug", read_only=True)
+    program_title = serializers.SerializerMethodField()
+    assignee = serializers.CharField(source="assignee.username", read_only=True, allow_null=True, default=None)
+    outcomes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = (
+            "id",
+            "case",
+            "case_reference",
+            "program",
+            "program_title",
+            "step",
+            "role",
+            "queue",
+            "status",
+            "assignee",
+            "outcomes",
+            "outcome",
+            "due_at",
+            "created_at",
+            "completed_at",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_program_title(self, task: Task) -> str:
+        language = self.context.get("language", "en")
+        return localized(task.case.program.title, language)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_outcomes(self, task: Task) -> list[str]:
+        """The outcomes the task can be completed with (none once it is closed)."""
+        return selectors.task_outcomes(task) if task.status == Task.Status.OPEN else []
+
+
+class TaskCompleteSerializer(serializers.Serializer[dict[str, Any]]):
+    """The decision on a task: nothing else a client sends is read."""
+
+    outcome = serializers.CharField(max_length=64, help_text="one of the task's outcomes")
+    data = serializers.DictField(required=False, default=dict, help_text="answers the step asks for, if any")

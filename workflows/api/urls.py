@@ -1,0 +1,23 @@
+"""/api/v1/ routes. Paths have no trailing slash; any other path under /api/v1/ is a problem+json 404."""
+
+from __future__ import annotations
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView
+
+from workflows.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("programs", views.ProgramList.as_view(), name="programs"),
+    path("programs/<slug:slug>", views.ProgramDetail.as_view(), name="program"),
+    path("programs/<slug:slug>/submissions", views.SubmissionCreate.as_view(), name="submissions"),
+    path("tasks", views.TaskList.as_view(), name="tasks"),
+    path("tasks/<int:task_id>/claim", views.TaskClaim.as_view(), name="task_claim"),
+    path("tasks/<int:task_id>/release", views.TaskRelease.as_view(), name="task_release"),
+    path("tasks/<int:task_id>/complete", views.TaskComplete.as_view(), name="task_complete"),
+    path("schema", SpectacularJSONAPIView.as_view(), name="schema"),
+    path("docs", views.docs, name="docs"),
+    re_path(r"^.*$", views.NotFoundView.as_view(), name="not_found"),
+]

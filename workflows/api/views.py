@@ -1,0 +1,310 @@
+"""The REST API's views: read through selectors, write through services, answer with serializers.
+
+Errors are raised, never built here: ``problems.exception_handler`` turns each into
+problem+json. A task the caller may not see is answered 404 as if it did not exist (T7).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, permissions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from workflows import selectors, services
+from workflows.api import serializers
+from workflows.api.problems import ApiProblem
+from workflows.models import Case, Program, Task
+from workflows.roles import roles_of
+
+IDEMPOTENCY_KEY_MAX_CHARS = 200  # the width of Submission.idempotency_key
+
+_PROBLEM = OpenApiResponse(OpenApiTypes.OBJECT, description="application/problem+json")
+
+
+def _language(request: Request) -> str:
+    """The language of error messages and titles: Accept-Language, through Django's locale middleware."""
+    return getattr(request, "LANGUAGE_CODE", "en")
+
+
+class HoldsAStaffRole(permissions.BasePermission):
+    """Staff routes: a signed-in (or token-holding) account with at least one role."""
+
+    message = "this account holds no staff role"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        return bool(roles_of(request.user))
+
+
+# -------------------------------------------------------------------- programs
+
+
+class ProgramList(APIView):
+    permission_classes = (permissions.AllowAny,)
+
+    @extend_schema(
+        operation_id="programs_list",
+        summary="The published programs",
+        responses={200: serializers.ProgramSummarySerializer(many=True), 401: _PROBLEM},
+    )
+    def get(self, request: Request) -> Response:
+        rows = [serializers.program_summary(program) for program in selectors.programs_open()]
+        return Response(serializers.ProgramSummarySerializer(rows, many=True).data)
+
+
+class ProgramDetail(APIView):
+    permission_classes = (permissions.AllowAny,)
+
+    @extend_schema(
+        operation_id="programs_retrieve",
+        summary="A published program with its current version, form schema and UI per language",
+        responses={200: serializers.ProgramDetailSerializer, 404: _PROBLEM},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        program = _open_program(slug)
+        return Response(serializers.ProgramDetailSerializer(serializers.program_detail(program)).data)
+
+
+def _open_program(slug: str) -> Program:
+    try:
+        return selectors.program_open(slug)
+    except Program.DoesNotExist:
+        raise exceptions.NotFound(f"no published program {slug!r}") from None
+
+
+# -------------------------------------------------------------------- submissions
+
+
+class SubmissionCreate(APIView):
+    """Anonymous submissions are allowed (a citizen's browser, a kiosk, a partner system).
+
+    A browser sends cookies with a cross-site request, and DRF checks CSRF only for signed-in
+    session users, so a request from another site's page is refused by its ``Origin`` (T9):
+    only the site itself and ``CIVICFLOW_API_ALLOWED_ORIGINS`` may submit from a browser.
+    """
+
+    permission_classes = (permissions.AllowAny,)
+
+    @extend_schema(
+        operation_id="submissions_create",
+        summary="Submit an application to a program",
+        description=(
+            "The body is the form's answers, as the program's `form_schema` describes them. "
+            "With an `Idempotency-Key`, a repeat with the same answers returns the case the first "
+            "request opened (200); the same key with different answers is a 409."
+        ),
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description=f"up to {IDEMPOTENCY_KEY_MAX_CHARS} characters, unique per application",
+            )
+        ],
+        responses={
+            201: serializers.SubmissionReceiptSerializer,
+            200: OpenApiResponse(serializers.SubmissionReceiptSerializer, description="a repeat of an earlier key"),
+            400: _PROBLEM,
+            403: _PROBLEM,
+            404: _PROBLEM,
+            409: _PROBLEM,
+            413: _PROBLEM,
+            422: _PROBLEM,
+        },
+        examples=[
+            OpenApiExample("receipt", value={"case": "6f1c…", "reference": "LC-2026-000001", "status": "running"})
+        ],
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        _refuse_foreign_origin(request)
+        program = _open_program(slug)
+        key = request.headers.get("Idempotency-Key", "").strip() or None
+        if key is not None and len(key) > IDEMPOTENCY_KEY_MAX_CHARS:
+            raise ApiProblem(
+                400,
+                "idempotency_key_too_long",
+                "The idempotency key is too long",
+                f"use at most {IDEMPOTENCY_KEY_MAX_CHARS} characters",
+            )
+        if not isinstance(request.data, dict):
+            raise ApiProblem(400, "not_an_object", "The body must be a JSON object", "send the answers as an object")
+        started = timezone.now()
+        case = services.case_submit(
+            program=program,
+            data=request.data,
+            user=request.user,
+            channel=Case.Channel.API,
+            language=_language(request),
+            idempotency_key=key,
+        )
+        # A case submitted before this request began is a repeat of an earlier one.
+        repeat = key is not None and case.submitted_at < started
+        receipt = serializers.SubmissionReceiptSerializer(case).data
+        return Response(receipt, status=status.HTTP_200_OK if repeat else status.HTTP_201_CREATED)
+
+
+def _refuse_foreign_origin(request: Request) -> None:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        if request.headers.get("Sec-Fetch-Site") == "cross-site":
+            raise _foreign_origin("a cross-site request")
+        return  # not a browser's cross-origin request: a system, curl, or the site's own page
+    own = f"{request.scheme}://{request.get_host()}"
+    allowed = {own, *settings.CIVICFLOW_API_ALLOWED_ORIGINS}
+    parts = urlsplit(origin)
+    if origin == "null" or f"{parts.scheme}://{parts.netloc}" not in allowed:
+        raise _foreign_origin(origin)
+
+
+def _foreign_origin(origin: str) -> ApiProblem:
+    return ApiProblem(
+        403,
+        "origin_not_allowed",
+        "Submissions from this origin are not allowed",
+        f"{origin} may not submit here (see CIVICFLOW_API_ALLOWED_ORIGINS)",
+    )
+
+
+# -------------------------------------------------------------------- tasks
+
+
+def _task_response(request: Request, task: Task, status_code: int = status.HTTP_200_OK) -> Response:
+    context = {"language": _language(request)}
+    return Response(serializers.TaskSerializer(task, context=context).data, status=status_code)
+
+
+def _visible_task(request: Request, task_id: int) -> Task:
+    try:
+        return selectors.task_visible_to(request.user, task_id)
+    except Task.DoesNotExist:
+        raise exceptions.NotFound("no such task") from None
+
+
+class TaskList(APIView):
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="tasks_list",
+        summary="Open tasks for your roles: assigned to you, or nobody's yet",
+        parameters=[OpenApiParameter("scope", str, enum=["mine", "available"], description="default: mine")],
+        responses={200: serializers.TaskSerializer(many=True), 401: _PROBLEM, 403: _PROBLEM, 422: _PROBLEM},
+    )
+    def get(self, request: Request) -> Response:
+        scope = request.query_params.get("scope", "mine")
+        if scope not in {"mine", "available"}:
+            raise exceptions.ValidationError({"scope": ["choose mine or available"]})
+        tasks = selectors.tasks_of_scope(request.user, scope)[:500]
+        context = {"language": _language(request)}
+        return Response(serializers.TaskSerializer(tasks, many=True, context=context).data)
+
+
+_TASK_ACTION_RESPONSES = {
+    200: serializers.TaskSerializer,
+    401: _PROBLEM,
+    403: _PROBLEM,
+    404: _PROBLEM,
+    409: _PROBLEM,
+    422: _PROBLEM,
+}
+
+
+class TaskClaim(APIView):
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="tasks_claim",
+        summary="Assign the task to yourself",
+        request=None,
+        responses=_TASK_ACTION_RESPONSES,
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        _visible_task(request, task_id)
+        return _task_response(request, services.task_claim(task_id=task_id, user=request.user))
+
+
+class TaskRelease(APIView):
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="tasks_release",
+        summary="Give the task back to its queue",
+        request=None,
+        responses=_TASK_ACTION_RESPONSES,
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        _visible_task(request, task_id)
+        return _task_response(request, services.task_release(task_id=task_id, user=request.user))
+
+
+class TaskComplete(APIView):
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="tasks_complete",
+        summary="Decide the task (it must be assigned to you)",
+        request=serializers.TaskCompleteSerializer,
+        responses=_TASK_ACTION_RESPONSES,
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        _visible_task(request, task_id)
+        decision = serializers.TaskCompleteSerializer(data=request.data)
+        decision.is_valid(raise_exception=True)
+        task = services.task_complete(
+            task_id=task_id,
+            user=request.user,
+            outcome=decision.validated_data["outcome"],
+            data=decision.validated_data["data"],
+        )
+        return _task_response(request, task)
+
+
+# -------------------------------------------------------------------- the rest
+
+
+class NotFoundView(APIView):
+    """Any other path under /api/v1/: a problem+json 404, not the site's HTML page."""
+
+    permission_classes = (permissions.AllowAny,)
+    schema = None  # not an endpoint: left out of the OpenAPI document
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        raise exceptions.NotFound("there is no such API endpoint; see /api/v1/docs")
+
+
+@require_GET
+def docs(request: HttpRequest) -> HttpResponse:
+    """The endpoints, drawn on the server from the OpenAPI document: no script, nothing fetched from elsewhere.
+
+    Swagger UI and Redoc load their code from a CDN unless drf-spectacular-sidecar is
+    installed, which it is not; this page lists what they would, and links the document.
+    """
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operations = [
+        {
+            "method": method.upper(),
+            "path": path,
+            "summary": operation.get("summary", ""),
+            "description": operation.get("description", ""),
+            "responses": sorted(operation.get("responses", {})),
+        }
+        for path, item in schema.get("paths", {}).items()
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+    context = {"info": schema.get("info", {}), "openapi": schema.get("openapi", ""), "operations": operations}
+    return render(request, "workflows/api_docs.html", context)
