@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from engine import localized
-from engine.model import EachStep, HumanStep, Step
 from workflows import applicants, notices, privacy, programs, selectors, services, uploads
 from workflows.models import Case, Task, Upload
 
@@ -87,7 +86,9 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         "case_running": task.case.status == Case.Status.RUNNING,
         "notes": list(task.case.notes.select_related("author").order_by("written_at", "pk")),
         "notices": notices.notices_of_case(task.case),
-        "outcomes": [{"name": name, "label": name.replace("_", " ").capitalize()} for name in _outcomes_of(step)],
+        "outcomes": [
+            {"name": name, "label": name.replace("_", " ").capitalize()} for name in selectors.task_outcomes(task)
+        ],
         "mine": task.assignee_id == request.user.pk,
         "open": task.status == Task.Status.OPEN,
     }
@@ -112,13 +113,6 @@ def task_file(request: HttpRequest, task_id: int, upload_id: str) -> HttpRespons
     detail = {"upload": str(upload.public_id), **({"field": upload.field} if upload.field else {})}
     services.access_record(user=request.user, case=task.case, action=privacy.DOWNLOADED, detail=detail)
     return uploads.response_for(upload)
-
-
-def _outcomes_of(step: Step) -> list[str]:
-    """The choices a caseworker has at a step (one task of an ``each`` step offers its task's)."""
-    if isinstance(step, EachStep):
-        return list(step.task.outcomes)
-    return list(step.outcomes) if isinstance(step, HumanStep) else []
 
 
 def _act_on_task(request: HttpRequest, task: Task) -> HttpResponse:

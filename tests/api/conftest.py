@@ -71,7 +71,7 @@ def assert_problem(response, status: int, code: str) -> dict[str, Any]:
     """The response is problem+json with this status and code; its body."""
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert body["code"] == code
     assert body["type"] == f"urn:civicflow:problem:{code}"

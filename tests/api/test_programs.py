@@ -36,7 +36,9 @@ def test_a_program_comes_with_its_form_schema_and_its_ui_in_each_language(librar
     assert full_name_en["label"] == "Full name"
     assert full_name_zh["label"] == "全名"
     assert full_name_en["widget"] == "text"
-    assert [page["id"] for page in program["ui"]["en"]["pages"]] == [page["id"] for page in program["ui"]["zh-Hans"]["pages"]]
+    assert [page["id"] for page in program["ui"]["en"]["pages"]] == [
+        page["id"] for page in program["ui"]["zh-Hans"]["pages"]
+    ]
 
 
 @pytest.mark.django_db

@@ -107,7 +107,7 @@ class ProgramVersionSerializer(serializers.Serializer[dict[str, Any]]):
     published_at = serializers.DateTimeField(read_only=True)
 
 
-class ProgramSummarySerializer(serializers.Serializer[dict[str, Any]]):
+class ProgramSummarySerializer(serializers.Serializer[Any]):  # Any: one program's dict, or a list of them
     slug = serializers.SlugField(read_only=True)
     title = serializers.DictField(child=serializers.CharField(), read_only=True, help_text="language -> title")
     summary = serializers.DictField(child=serializers.CharField(), read_only=True, help_text="language -> summary")
@@ -187,4 +187,7 @@ class TaskCompleteSerializer(serializers.Serializer[dict[str, Any]]):
     """The decision on a task: nothing else a client sends is read."""
 
     outcome = serializers.CharField(max_length=64, help_text="one of the task's outcomes")
-    data = serializers.DictField(required=False, default=dict, help_text="answers the step asks for, if any")
+    # DRF's metaclass moves declared fields off the class, so this does not hide ``Serializer.data``.
+    data = serializers.DictField(  # type: ignore[assignment]
+        required=False, default=dict, help_text="answers the step asks for, if any"
+    )
