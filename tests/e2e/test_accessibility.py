@@ -29,6 +29,14 @@ def test_the_staff_sign_in_page_is_accessible(any_page: Page, live_server) -> No
     assert_accessible(any_page, context="staff sign-in")
 
 
+def test_the_api_reference_page_is_accessible(any_page: Page, live_server) -> None:
+    response = any_page.goto(f"{live_server.url}/api/v1/docs")
+    assert response is not None
+    assert response.status == 200
+    assert any_page.get_by_role("cell", name="/api/v1/programs/{slug}/submissions").count() == 1
+    assert_accessible(any_page, context="API reference")
+
+
 def test_the_page_not_found_is_accessible(any_page: Page, live_server) -> None:
     response = any_page.goto(f"{live_server.url}/no-such-page/")
     assert response is not None
