@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 from django.contrib.auth.models import User
 from django.db.models import Case as SqlCase
 from django.db.models import F, IntegerField, Q, QuerySet, Value, When
 
 from engine.model import EachStep, HumanStep
-from workflows import programs
-from workflows.models import ApiToken, Case, Program, Task
+from workflows import privacy, programs
+from workflows.models import ApiToken, Case, CaseEvent, DefinitionVersion, Program, Task
 from workflows.roles import Actor, roles_of
 
 
@@ -24,6 +25,46 @@ def program_open(slug: str) -> Program:
 
 def case_by_public_id(public_id: str) -> Case:
     return Case.objects.select_related("program").get(public_id=public_id)
+
+
+def cases_visible_to(user: Actor) -> QuerySet[Case]:
+    """The cases of the programs whose roles the user holds, newest first (``-submitted_at, -pk``).
+
+    A case belongs to the staff its own version names (``roles:`` in its program.yaml), the
+    rule the services apply when staff act on a case: a case started before a role was added
+    or removed keeps the roles of the version it runs on. An account without a role sees none.
+    """
+    roles = roles_of(user)
+    if not roles:
+        return Case.objects.none()
+    # Versions are few and cached by hash (``programs.ready``): the files are read only once per process.
+    staffed = [
+        version.pk
+        for version in DefinitionVersion.objects.defer("files")
+        if roles & set(programs.definition_of(version).program.roles)
+    ]
+    return (
+        Case.objects.filter(version__in=staffed)
+        .select_related("program", "version")
+        .defer("version__files")
+        .order_by("-submitted_at", "-pk")
+    )
+
+
+def case_visible_to(user: Actor, public_id: uuid.UUID) -> Case:
+    """One case of ``cases_visible_to``; ``Case.DoesNotExist`` for any other (answered as if it did not exist)."""
+    return cases_visible_to(user).get(public_id=public_id)
+
+
+def case_events_visible_to(user: Actor, public_id: uuid.UUID) -> QuerySet[CaseEvent]:
+    """A case's history, oldest first (``at, pk``), for its program's staff and for auditors.
+
+    Auditors read every case's history, as they read every access log; anyone else gets
+    ``Case.DoesNotExist`` for a case that is not theirs to see.
+    """
+    cases = Case.objects.all() if privacy.is_auditor(user) else cases_visible_to(user)
+    case_id = cases.values_list("pk", flat=True).get(public_id=public_id)
+    return CaseEvent.objects.filter(case=case_id).select_related("actor").order_by("at", "pk")
 
 
 PRIORITY_RANK = SqlCase(
@@ -97,3 +138,8 @@ def task_outcomes(task: Task) -> list[str]:
     if isinstance(step, EachStep):
         return list(step.task.outcomes)
     return list(step.outcomes) if isinstance(step, HumanStep) else []
+
+
+def tasks_open_on(case: Case) -> QuerySet[Task]:
+    """The case's open tasks, oldest first, with their assignees."""
+    return case.tasks.filter(status=Task.Status.OPEN).select_related("assignee").order_by("created_at", "pk")

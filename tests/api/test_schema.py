@@ -17,9 +17,9 @@ def test_the_openapi_document_is_json_version_3_1_and_lists_every_route(anonymou
     assert response.status_code == 200
     document = json.loads(response.content)
     assert document["openapi"].startswith("3.1.")
-    # Every endpoint route of workflows/api/urls.py, written the OpenAPI way ({slug}, {task_id}).
+    # Every endpoint route of workflows/api/urls.py, written the OpenAPI way ({slug}, {task_id}, {public_id}).
     routes = {
-        "/api/v1/" + str(pattern.pattern).replace("<slug:", "{").replace("<int:", "{").replace(">", "}")
+        "/api/v1/" + re.sub(r"<(?:slug|int|uuid):(\w+)>", r"{\1}", str(pattern.pattern))
         for pattern in api_urls.urlpatterns
         if pattern.name not in {"schema", "docs", "not_found"}
     }
@@ -31,6 +31,10 @@ def test_the_openapi_document_is_json_version_3_1_and_lists_every_route(anonymou
     }
     submit = document["paths"]["/api/v1/programs/{slug}/submissions"]["post"]
     assert {"200", "201", "409", "422"} <= set(submit["responses"])
+    cases = document["paths"]["/api/v1/cases"]["get"]
+    assert {"program", "status", "reference", "submitted_after", "submitted_before", "cursor", "limit"} <= {
+        parameter["name"] for parameter in cases["parameters"]
+    }
     assert get_resolver().resolve("/api/v1/schema").url_name == "schema"
 
 

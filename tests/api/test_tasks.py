@@ -121,3 +121,45 @@ def test_a_decision_without_an_outcome_or_with_an_unknown_one_is_a_422(review, l
 @pytest.mark.django_db
 def test_task_routes_take_post_only(review, librarian_api):
     assert_problem(librarian_api.get(f"tasks/{review.pk}/claim"), 405, "method_not_allowed")
+
+
+@pytest.mark.django_db
+def test_reassign_gives_the_task_to_another_holder_of_its_role(review, librarian_api, other_librarian):
+    response = librarian_api.post(f"tasks/{review.pk}/reassign", {"to": other_librarian.username, "role": "auditor"})
+    assert response.status_code == 200
+    assert (response.json()["assignee"], response.json()["role"]) == ("omar", "librarian")
+    review.refresh_from_db()
+    assert review.assignee == other_librarian
+
+
+@pytest.mark.django_db
+def test_reassigning_to_the_current_assignee_or_a_decided_task_is_a_409(review, librarian_api, other_librarian):
+    librarian_api.post(f"tasks/{review.pk}/reassign", {"to": "omar"})
+    assert_problem(librarian_api.post(f"tasks/{review.pk}/reassign", {"to": "omar"}), 409, "conflict")
+    librarian_api.post(f"tasks/{review.pk}/reassign", {"to": "lena"})
+    librarian_api.post(f"tasks/{review.pk}/complete", {"outcome": "approve"})
+    assert_problem(librarian_api.post(f"tasks/{review.pk}/reassign", {"to": "omar"}), 409, "conflict")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "code", "says"),
+    [
+        ({"to": "nobody"}, "refused", "there is no active user named 'nobody'"),
+        ({"to": "audrey"}, "refused", "audrey is not a librarian"),
+        ({"to": "  "}, "invalid_request", "1 problem(s) found"),
+        ({}, "invalid_request", "1 problem(s) found"),
+        ({"to": "x" * 151}, "invalid_request", "1 problem(s) found"),
+    ],
+)
+def test_reassigning_to_someone_who_cannot_take_it_is_a_422(review, auditor, librarian_api, body, code, says):
+    problem = assert_problem(librarian_api.post(f"tasks/{review.pk}/reassign", body), 422, code)
+    assert says in problem["detail"]
+    review.refresh_from_db()
+    assert review.assignee is None
+
+
+@pytest.mark.django_db
+def test_reassign_is_refused_without_a_role_and_hidden_from_another_role(review, no_role_api, auditor_api):
+    assert_problem(no_role_api.post(f"tasks/{review.pk}/reassign", {"to": "lena"}), 403, "not_allowed")
+    assert_problem(auditor_api.post(f"tasks/{review.pk}/reassign", {"to": "audrey"}), 404, "not_found")

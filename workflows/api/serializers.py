@@ -22,7 +22,8 @@ from rest_framework import serializers
 from engine import localized
 from forms.ui import Text, UiField, UiSchema, schema_at
 from workflows import programs, selectors
-from workflows.models import Case, Program, Task
+from workflows.api.pagination import PageQuerySerializer
+from workflows.models import Case, CaseEvent, Program, Task
 
 # -------------------------------------------------------------------- programs
 
@@ -191,3 +192,111 @@ class TaskCompleteSerializer(serializers.Serializer[dict[str, Any]]):
     data = serializers.DictField(  # type: ignore[assignment]
         required=False, default=dict, help_text="answers the step asks for, if any"
     )
+
+
+class TaskReassignSerializer(serializers.Serializer[dict[str, Any]]):
+    """Whom to give the task to: nothing else a client sends is read."""
+
+    to = serializers.CharField(max_length=150, help_text="the user name of an active holder of the task's role")
+
+
+# -------------------------------------------------------------------- cases
+
+
+class CaseQuerySerializer(PageQuerySerializer):
+    """The filters of the case list (all optional; together they narrow it)."""
+
+    program = serializers.SlugField(required=False, max_length=50, help_text="a program's slug")
+    status = serializers.ChoiceField(choices=Case.Status.values, required=False)
+    reference = serializers.CharField(required=False, max_length=32, help_text="the exact reference")
+    submitted_after = serializers.DateTimeField(required=False, help_text="submitted at or after (ISO 8601)")
+    submitted_before = serializers.DateTimeField(required=False, help_text="submitted before (ISO 8601)")
+
+
+class CaseSummarySerializer(serializers.ModelSerializer[Case]):
+    """A case as the case list shows it (no answers)."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True, help_text="the case's public id")
+    program = serializers.SlugField(source="program.slug", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields: tuple[str, ...] = (
+            "id",
+            "reference",
+            "program",
+            "status",
+            "outcome",
+            "channel",
+            "priority",
+            "submitted_at",
+            "closed_at",
+            "deadline_at",
+            "url",
+        )
+        read_only_fields: tuple[str, ...] = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_url(self, case: Case) -> str:
+        return reverse("api:case", args=[case.public_id])
+
+
+class CasePageSerializer(serializers.Serializer[dict[str, Any]]):
+    results = CaseSummarySerializer(many=True, read_only=True)
+    next = serializers.CharField(read_only=True, allow_null=True, help_text="the next page; null on the last")
+
+
+class OpenTaskSerializer(serializers.ModelSerializer[Task]):
+    assignee = serializers.CharField(source="assignee.username", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Task
+        fields = ("id", "step", "role", "assignee", "due_at")
+        read_only_fields = fields
+
+
+class CaseDetailSerializer(CaseSummarySerializer):
+    """A case as its program's staff see it: its open tasks, and its answers with sensitive ones masked.
+
+    ``answers`` comes from the view (``context["answers"]``), masked there by ``workflows.privacy``
+    for the reader; this class never sees the stored answers' sensitive values.
+    """
+
+    version = serializers.CharField(source="version.content_hash", read_only=True, help_text="SHA-256 of the version")
+    open_tasks = serializers.SerializerMethodField()
+    answers = serializers.SerializerMethodField()
+    events_url = serializers.SerializerMethodField()
+
+    class Meta(CaseSummarySerializer.Meta):
+        fields = (*CaseSummarySerializer.Meta.fields, "version", "open_tasks", "answers", "events_url")
+        read_only_fields = fields
+
+    @extend_schema_field(OpenTaskSerializer(many=True))
+    def get_open_tasks(self, case: Case) -> Any:
+        return OpenTaskSerializer(selectors.tasks_open_on(case), many=True).data
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_answers(self, case: Case) -> dict[str, Any]:
+        answers: dict[str, Any] = self.context["answers"]
+        return answers
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_events_url(self, case: Case) -> str:
+        return reverse("api:case_events", args=[case.public_id])
+
+
+class CaseEventSerializer(serializers.ModelSerializer[CaseEvent]):
+    """One entry of a case's history, as the audit chain stores it."""
+
+    actor = serializers.CharField(source="actor.username", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = CaseEvent
+        fields = ("kind", "at", "actor", "detail")
+        read_only_fields = fields
+
+
+class CaseEventPageSerializer(serializers.Serializer[dict[str, Any]]):
+    results = CaseEventSerializer(many=True, read_only=True)
+    next = serializers.CharField(read_only=True, allow_null=True, help_text="the next page; null on the last")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -22,8 +23,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workflows import selectors, services
-from workflows.api import serializers
+from workflows import privacy, programs, selectors, services
+from workflows.api import pagination, serializers
 from workflows.api.problems import ApiProblem
 from workflows.models import Case, Program, Task
 from workflows.roles import roles_of
@@ -270,6 +271,128 @@ class TaskComplete(APIView):
             data=decision.validated_data["data"],
         )
         return _task_response(request, task)
+
+
+class TaskReassign(APIView):
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="tasks_reassign",
+        summary="Give the task to another holder of its role",
+        request=serializers.TaskReassignSerializer,
+        responses=_TASK_ACTION_RESPONSES,
+    )
+    def post(self, request: Request, task_id: int) -> Response:
+        _visible_task(request, task_id)
+        chosen = serializers.TaskReassignSerializer(data=request.data)
+        chosen.is_valid(raise_exception=True)
+        task = services.task_reassign(task_id=task_id, user=request.user, to_username=chosen.validated_data["to"])
+        return _task_response(request, task)
+
+
+# -------------------------------------------------------------------- cases
+
+_PAGE_PARAMETERS = [
+    OpenApiParameter("cursor", str, description="from the previous page's `next` link"),
+    OpenApiParameter("limit", int, description=f"default {pagination.DEFAULT_LIMIT}, at most {pagination.MAX_LIMIT}"),
+]
+
+
+class CaseList(APIView):
+    """Staff only: an account without a role is refused (citizens follow their cases on the site's pages)."""
+
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="cases_list",
+        summary="The cases of the programs whose roles you hold, newest first",
+        parameters=[
+            OpenApiParameter("program", str, description="a program's slug"),
+            OpenApiParameter("status", str, enum=Case.Status.values),
+            OpenApiParameter("reference", str, description="the exact reference"),
+            OpenApiParameter("submitted_after", OpenApiTypes.DATETIME, description="submitted at or after"),
+            OpenApiParameter("submitted_before", OpenApiTypes.DATETIME, description="submitted before"),
+            *_PAGE_PARAMETERS,
+        ],
+        responses={200: serializers.CasePageSerializer, 401: _PROBLEM, 403: _PROBLEM, 422: _PROBLEM},
+    )
+    def get(self, request: Request) -> Response:
+        query = serializers.CaseQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        wanted = query.validated_data
+        cases = selectors.cases_visible_to(request.user)
+        if "program" in wanted:
+            cases = cases.filter(program__slug=wanted["program"])
+        if "status" in wanted:
+            cases = cases.filter(status=wanted["status"])
+        if "reference" in wanted:
+            cases = cases.filter(reference=wanted["reference"])
+        if "submitted_after" in wanted:
+            cases = cases.filter(submitted_at__gte=wanted["submitted_after"])
+        if "submitted_before" in wanted:
+            cases = cases.filter(submitted_at__lt=wanted["submitted_before"])
+        rows, next_link = pagination.page(cases, request, wanted, field="submitted_at", newest_first=True)
+        return Response({"results": serializers.CaseSummarySerializer(rows, many=True).data, "next": next_link})
+
+
+def _visible_case(request: Request, public_id: UUID) -> Case:
+    try:
+        return selectors.case_visible_to(request.user, public_id)
+    except Case.DoesNotExist:
+        raise exceptions.NotFound("no such case") from None
+
+
+class CaseDetail(APIView):
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="cases_retrieve",
+        summary="A case: its state, open tasks and answers (sensitive answers masked)",
+        description=(
+            "Sensitive answers are masked exactly as on the task page: shown only to a role the program "
+            "lets see them, and only those revealed on the task page in the same browser session in the "
+            "last few minutes. Every read is written to the case's access log."
+        ),
+        responses={200: serializers.CaseDetailSerializer, 401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM},
+    )
+    def get(self, request: Request, public_id: UUID) -> Response:
+        case = _visible_case(request, public_id)
+        definition = programs.definition_of(case.version)
+        # As the task page: masked, except what an entitled reader revealed in this session.
+        entitled = privacy.may_reveal(request.user, definition)
+        revealed = privacy.revealed_in(request.session, case.pk, timezone.now()) if entitled else frozenset()
+        answers = privacy.mask_answers(programs.ready(case.version).pages.schema, case.data, revealed=revealed)
+        services.access_record(user=request.user, case=case, action=privacy.VIEWED, detail={"api": True})
+        body = serializers.CaseDetailSerializer(case, context={"answers": answers}).data
+        response = Response(body)
+        response["Cache-Control"] = "private, no-store"  # personal data: keep out of caches
+        return response
+
+
+class CaseEvents(APIView):
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="cases_events",
+        summary="A case's history, oldest first: for its program's staff and for auditors",
+        parameters=_PAGE_PARAMETERS,
+        responses={
+            200: serializers.CaseEventPageSerializer,
+            401: _PROBLEM,
+            403: _PROBLEM,
+            404: _PROBLEM,
+            422: _PROBLEM,
+        },
+    )
+    def get(self, request: Request, public_id: UUID) -> Response:
+        query = pagination.PageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            events = selectors.case_events_visible_to(request.user, public_id)
+        except Case.DoesNotExist:
+            raise exceptions.NotFound("no such case") from None
+        rows, next_link = pagination.page(events, request, query.validated_data, field="at", newest_first=False)
+        return Response({"results": serializers.CaseEventSerializer(rows, many=True).data, "next": next_link})
 
 
 # -------------------------------------------------------------------- the rest

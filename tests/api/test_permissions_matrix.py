@@ -1,0 +1,82 @@
+"""Every route under /api/v1/, for every kind of caller: never a 500, never a 2xx where the caller has no right (T7).
+
+The routes are read from the URL resolver, not listed here, so a new route is walked as soon as
+it exists; a route whose parameters this test cannot fill fails it until it learns them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import IntConverter, SlugConverter, UUIDConverter
+from rest_framework.permissions import AllowAny
+
+from tests.api.conftest import ANSWERS, Api, token_for
+from tests.conftest import make_user
+from workflows import services
+from workflows.api.views import HoldsAStaffRole
+from workflows.models import Task
+
+CALLERS = ("anonymous", "citizen", "librarian", "no_role")
+
+
+def api_routes() -> list[URLPattern]:
+    """The named routes of the ``api`` namespace (the catch-all 404 excepted)."""
+    [api] = [entry for entry in get_resolver().url_patterns if getattr(entry, "namespace", None) == "api"]
+    assert isinstance(api, URLResolver)
+    return [route for route in api.url_patterns if isinstance(route, URLPattern) and route.name != "not_found"]
+
+
+def methods_of(route: URLPattern) -> list[str]:
+    view_class = getattr(route.callback, "view_class", None) or getattr(route.callback, "cls", None)
+    if view_class is None:
+        return ["get"]  # a plain function view (the endpoint list page): GET only
+    return [method for method in ("get", "post", "put", "patch", "delete") if hasattr(view_class, method)]
+
+
+def staff_only(route: URLPattern) -> bool:
+    view_class = getattr(route.callback, "view_class", None) or getattr(route.callback, "cls", None)
+    permissions = getattr(view_class, "permission_classes", (AllowAny,))
+    return HoldsAStaffRole in permissions
+
+
+def test_the_walk_covers_the_routes_it_should():
+    names = {route.name for route in api_routes()}
+    assert {"cases", "case", "case_events", "task_reassign", "tasks", "submissions", "schema", "docs"} <= names
+
+
+@pytest.mark.django_db
+def test_no_route_answers_500_or_grants_what_the_caller_may_not_have(library_card):
+    citizen = make_user("cara")
+    case = services.case_submit(program=library_card, data=ANSWERS, user=citizen)
+    task = Task.objects.get(case=case)
+    callers: dict[str, Api] = {
+        "anonymous": Api(),
+        "citizen": Api(token_for(citizen)),  # holds no role, but applied: their own case is in the walk
+        "librarian": Api(token_for(make_user("lena", "librarian"))),
+        "no_role": Api(token_for(make_user("nora"))),
+    }
+    by_converter: dict[type, Any] = {
+        SlugConverter: library_card.slug,
+        IntConverter: task.pk,
+        UUIDConverter: case.public_id,
+    }
+    walked = 0
+    for route in api_routes():
+        converters = route.pattern.converters
+        kwargs = {name: by_converter[type(converter)] for name, converter in converters.items()}
+        path = reverse(f"api:{route.name}", kwargs=kwargs).removeprefix("/api/v1/")
+        for method in methods_of(route):
+            for who in CALLERS:
+                api = callers[who]
+                # POSTs carry an empty object: no route may fail on it with a 500.
+                response = api.get(path) if method == "get" else api.post(path, {})
+                outcome = f"{method.upper()} {path} as {who}: {response.status_code}"
+                walked += 1
+                assert response.status_code < 500, outcome
+                if staff_only(route) and who != "librarian":
+                    expected = 401 if who == "anonymous" else 403
+                    assert response.status_code == expected, outcome
+    assert walked >= len(CALLERS) * 10
