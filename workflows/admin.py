@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from workflows import outbox, privacy, services
-from workflows.models import AccessLog, Case, CaseEvent, DefinitionVersion, Outbox, Program, Task, Timer
+from workflows.models import AccessLog, ApiToken, Case, CaseEvent, DefinitionVersion, Outbox, Program, Task, Timer
 
 
 @admin.register(Program)
@@ -154,3 +154,33 @@ class OutboxAdmin(admin.ModelAdmin[Outbox]):
     def retry_dead_letters(self, request, queryset):  # type: ignore[no-untyped-def]
         count = outbox.retry(list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} dead letter(s) put back in the queue.")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+    """Issued API tokens, read-only: revoking is the one change (tokens are issued by ``civicflow createuser``).
+
+    The secret's hash is never shown: it is no use to a reader, and one less copy to leak.
+    """
+
+    list_display = ["name", "user", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "user__username"]
+    list_select_related = ["user"]
+    fields = ["name", "user", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["name", "user", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_tokens"]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # never deleted: the history of what a token did still names it
+
+    @admin.action(description="Revoke the selected tokens (the API refuses them from the next request)")
+    def revoke_tokens(self, request, queryset):  # type: ignore[no-untyped-def]
+        count = services.api_tokens_revoke(token_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} token(s) revoked.")

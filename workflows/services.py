@@ -11,7 +11,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -199,7 +199,25 @@ def api_token_issue(*, user: User, name: str) -> tuple[ApiToken, str]:
 
 def api_token_revoke(*, token_id: int) -> None:
     """Revoke a token: it is refused from now on (revoking twice keeps the first time)."""
-    ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_tokens_revoke(token_ids=[token_id])
+
+
+def api_tokens_revoke(*, token_ids: Iterable[int] | None = None, user: User | None = None, name: str = "") -> int:
+    """Revoke the live tokens chosen by id, by account, and by name (each given narrows); how many were revoked.
+
+    Revoked tokens are kept, so the history of what they did still names them; revoking one
+    twice keeps the first time. Choosing nothing revokes nothing.
+    """
+    if token_ids is None and user is None:
+        return 0
+    live = ApiToken.objects.filter(revoked_at__isnull=True)
+    if token_ids is not None:
+        live = live.filter(pk__in=list(token_ids))
+    if user is not None:
+        live = live.filter(user=user)
+    if name:
+        live = live.filter(name=name)
+    return live.update(revoked_at=timezone.now())
 
 
 API_TOKEN_TOUCH_SECONDS = 60
