@@ -320,6 +320,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Cases and tasks both have a `status`, with different values: name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "workflows.models.Case.Status",
+        "TaskStatusEnum": "workflows.models.Task.Status",
+    },
 }
 
 LOGGING = {
