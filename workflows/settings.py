@@ -299,6 +299,17 @@ for _origin in CIVICFLOW_API_ALLOWED_ORIGINS:
         )
 
 # The REST API (workflows/api/, docs/api/reference.md): JSON only, every error as problem+json.
+# -- cache: login throttling and API rate limits count here, so in production every process
+# must share one (CACHE_URL=redis://host:6379/1); without it each process counts on its own.
+_CACHE_URL = os.environ.get("CACHE_URL", "").strip()
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+        if _CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "civicflow"}
+    )
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
