@@ -89,6 +89,6 @@ def test_no_route_answers_500_or_grants_what_the_caller_may_not_have(library_car
                 if staff_only(route) and who not in STAFF_CALLERS:
                     expected = 401 if who == "anonymous" else 403
                     assert response.status_code == expected, outcome
-                if route.name.startswith("webhook") and who != "agency_admin":
+                if (route.name or "").startswith("webhook") and who != "agency_admin":
                     assert response.status_code >= 400, outcome  # webhooks are the agency admins' alone
     assert walked >= len(CALLERS) * 10
