@@ -299,7 +299,7 @@ for _origin in CIVICFLOW_API_ALLOWED_ORIGINS:
             f"CIVICFLOW_API_ALLOWED_ORIGINS lists origins like https://partner.example.gov, not {_origin!r}"
         )
 
-# Webhooks (workflows/webhooks.py, docs/operator/webhooks.md): targets must be https and public
+# Webhooks (workflows/webhooks.py, docs/api/webhooks.md): targets must be https and public
 # (no loopback, private, link-local/metadata, CGNAT, multicast or reserved address) unless plain
 # http is allowed (development, tests) or the address lies in one of the listed networks (CIDR,
 # comma-separated); seconds to wait for a receiver to connect and for each read of its answer.
