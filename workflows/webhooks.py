@@ -62,9 +62,11 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 class WebhookRefused(Exception):
     """An endpoint's target is not allowed (the SSRF rules) or is not a usable URL."""
 
-    def __init__(self, message: str, *, field: str = "url") -> None:
+    def __init__(self, message: str, *, field: str = "url", may_pass: bool = False) -> None:
         self.message = message
         self.field = field
+        # At delivery: a refusal that may not last (a name that does not resolve now) is tried again later.
+        self.may_pass = may_pass
         super().__init__(message)
 
 
@@ -140,6 +142,11 @@ def check_target(url: str) -> Target:
         raise WebhookRefused("give the URL the events are sent to")
     if len(text) > URL_MAX_CHARS:
         raise WebhookRefused(f"a URL can be at most {URL_MAX_CHARS:,} characters")
+    if not text.isascii() or any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in text):
+        raise WebhookRefused(
+            "the URL may hold no spaces, control characters or non-ASCII letters "
+            "(write an international host name in its xn-- form, and percent-encode the path)"
+        )
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -163,9 +170,9 @@ def check_target(url: str) -> Target:
         try:
             addresses = [ipaddress.ip_address(found) for found in resolve(host, port)]
         except (OSError, UnicodeError, ValueError):
-            raise WebhookRefused(f"the host name {host!r} cannot be resolved") from None
+            raise WebhookRefused(f"the host name {host!r} cannot be resolved", may_pass=True) from None
     if not addresses:
-        raise WebhookRefused(f"the host name {host!r} cannot be resolved")
+        raise WebhookRefused(f"the host name {host!r} cannot be resolved", may_pass=True)
     for address in addresses:
         refusal = address_refusal(address)
         if refusal is not None:
@@ -415,7 +422,7 @@ def deliver(row: Outbox) -> None:
     except outbox.PermanentFailure as refused:
         attempt.error = attempt.error or str(refused)
         raise
-    except (DeliveryFailed, OSError, http.client.HTTPException) as failed:
+    except Exception as failed:  # a timeout, a refused connection, a TLS failure: logged, re-raised, retried
         attempt.error = attempt.error or (
             f"{type(failed).__name__}: {failed}" if str(failed) else type(failed).__name__
         )
@@ -438,8 +445,8 @@ def _send(endpoint: WebhookEndpoint, row: Outbox, event: str, attempt: _Attempt)
     try:
         target = check_target(endpoint.url)
     except WebhookRefused as refused:
-        if "cannot be resolved" in refused.message:
-            raise DeliveryFailed(refused.message) from None  # DNS may come back
+        if refused.may_pass:
+            raise DeliveryFailed(refused.message) from None  # the name may resolve again
         raise outbox.PermanentFailure(refused.message) from None
     body = json.dumps(row.payload["body"], separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())

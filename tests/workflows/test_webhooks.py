@@ -8,12 +8,14 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.api.conftest import ANSWERS
 from tests.conftest import make_user
+from tests.workflows.test_settings import civicflow
 from workflows import faults, outbox, services, webhooks
 from workflows.models import Case, Outbox, Task, WebhookDelivery, WebhookEndpoint
 
@@ -323,6 +325,9 @@ def test_a_rotated_secret_signs_the_next_delivery(library_card, webhook_receiver
         ("https://nowhere.agency.test/hooks", "cannot be resolved"),
         ("ftp://hooks.agency.test/hooks", "must start with https"),
         ("https:///hooks", "no host"),
+        ("https://hooks.agency.test/a path", "no spaces"),
+        ("https://hooks.agency.test/\r\nX-Injected: 1", "no spaces"),
+        ("https://bücher.agency.test/hooks", "xn--"),
         ("", "give the URL"),
     ],
 )
@@ -367,3 +372,63 @@ def test_the_payload_in_the_outbox_is_json_without_answers(library_card, resolvi
     row = Outbox.objects.get(kind="webhook")
     assert row.key.endswith(f":{case.public_id}:case.submitted")
     assert "Ana Lima" not in json.dumps(row.payload)
+
+
+def test_a_name_that_stops_resolving_is_tried_again(library_card, resolving_to):
+    resolving_to({"hooks.agency.test": ["93.184.216.34"]})
+    endpoint = register(library_card, "https://hooks.agency.test/hooks")
+    resolving_to({})
+    submit(library_card)
+    deliver_webhooks()
+    assert Outbox.objects.get(kind="webhook").status == "pending"
+    assert "cannot be resolved" in WebhookDelivery.objects.get(endpoint=endpoint).error
+
+
+# ------------------------------------------------------------------ settings, checks and the admin
+
+
+def test_the_deployment_checks_warn_when_webhooks_may_use_plain_http(tmp_path):
+    result = civicflow(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        tmp_path=tmp_path,
+        SECRET_KEY="x" * 60 + "production-grade-and-long-enough",
+        ALLOWED_HOSTS="apply.example.gov",
+        CIVICFLOW_PUBLIC_URL="https://apply.example.gov",
+        CIVICFLOW_WEBHOOK_ALLOW_HTTP="1",
+    )
+    assert result.returncode == 1
+    assert "civicflow.W002" in result.stderr
+
+
+def test_an_allowed_network_that_is_not_a_network_stops_the_start(tmp_path):
+    result = civicflow(
+        "check", tmp_path=tmp_path, CIVICFLOW_ENV="development", CIVICFLOW_WEBHOOK_ALLOWED_NETWORKS="10.0.0.0/33"
+    )
+    assert result.returncode == 2
+    assert "CIVICFLOW_WEBHOOK_ALLOWED_NETWORKS lists networks like" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_admin_shows_endpoints_and_deliveries_but_never_the_secret(library_card, webhook_receiver, client):
+    endpoint = register(library_card, webhook_receiver.url())
+    webhook_receiver.answer_with(503, body=b"busy right now")
+    submit(library_card)
+    deliver_webhooks()
+    client.force_login(User.objects.create_superuser("root", password="correct horse battery staple"))
+    for page in (
+        "/admin/workflows/webhookendpoint/",
+        f"/admin/workflows/webhookendpoint/{endpoint.pk}/change/",
+        "/admin/workflows/webhookdelivery/",
+        f"/admin/workflows/webhookdelivery/{WebhookDelivery.objects.get().pk}/change/",
+    ):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert endpoint.secret not in response.text
+    assert webhook_receiver.url() in client.get("/admin/workflows/webhookendpoint/").text
+    assert (
+        "busy right now"
+        in client.get(f"/admin/workflows/webhookdelivery/{WebhookDelivery.objects.get().pk}/change/").text
+    )
