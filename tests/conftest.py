@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
 
+from tests.webhook_receiver import WebhookReceiver, allow_loopback
 from workflows import programs, services
 from workflows.models import Program
 
@@ -41,3 +43,12 @@ def other_librarian(db: None) -> User:
 @pytest.fixture
 def auditor(db: None) -> User:
     return make_user("audrey", "auditor")
+
+
+@pytest.fixture
+def webhook_receiver(settings) -> Iterator[WebhookReceiver]:
+    """A loopback webhook receiver (tests/webhook_receiver.py), with loopback http allowed for the test."""
+    allow_loopback(settings)
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()

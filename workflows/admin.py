@@ -2,11 +2,24 @@ import json
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from workflows import outbox, privacy, services
-from workflows.models import AccessLog, ApiToken, Case, CaseEvent, DefinitionVersion, Outbox, Program, Task, Timer
+from workflows.models import (
+    AccessLog,
+    ApiToken,
+    Case,
+    CaseEvent,
+    DefinitionVersion,
+    Outbox,
+    Program,
+    Task,
+    Timer,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 @admin.register(Program)
@@ -184,3 +197,60 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     def revoke_tokens(self, request, queryset):  # type: ignore[no-untyped-def]
         count = services.api_tokens_revoke(token_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} token(s) revoked.")
+
+
+class _ReadOnlyAdmin[Row: Model](admin.ModelAdmin[Row]):
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(_ReadOnlyAdmin[WebhookEndpoint]):
+    """Registered webhook endpoints, read-only: agency admins manage them through the API.
+
+    The signing secret is never shown here (it is shown once, when made or rotated).
+    """
+
+    list_display = ["pk", "program", "url", "events", "active", "created_by", "created_at"]
+    list_filter = ["active", "program"]
+    search_fields = ["url", "description"]
+    list_select_related = ["program", "created_by"]
+    fields = ["program", "url", "events", "description", "active", "created_by", "created_at"]
+    readonly_fields = ["program", "url", "events", "description", "active", "created_by", "created_at"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(_ReadOnlyAdmin[WebhookDelivery]):
+    """Every attempt to deliver a webhook: when, the answer's status, why it failed, how long it took."""
+
+    list_display = ["at", "endpoint", "event", "attempt", "status_code", "duration_ms", "error"]
+    list_filter = ["event", "status_code"]
+    list_select_related = ["endpoint", "endpoint__program"]
+    fields = [
+        "endpoint",
+        "outbox",
+        "event",
+        "attempt",
+        "at",
+        "status_code",
+        "error",
+        "duration_ms",
+        "response_excerpt",
+    ]
+    readonly_fields = [
+        "endpoint",
+        "outbox",
+        "event",
+        "attempt",
+        "at",
+        "status_code",
+        "error",
+        "duration_ms",
+        "response_excerpt",
+    ]

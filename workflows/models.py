@@ -447,3 +447,57 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"
+
+
+class WebhookEndpoint(models.Model):
+    """An address an agency registered to be told when its program's cases move (``workflows.webhooks``).
+
+    Each event it subscribes to is queued in the outbox with the case change, then POSTed,
+    signed with ``secret`` (HMAC-SHA256), and every attempt is logged as a ``WebhookDelivery``.
+    An endpoint is never deleted, only deactivated, so its delivery log stays.
+    """
+
+    class Event(models.TextChoices):
+        CASE_SUBMITTED = "case.submitted", "A case was submitted"
+        TASK_COMPLETED = "task.completed", "A task was completed"
+        CASE_CLOSED = "case.closed", "A case was closed"
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="webhook_endpoints")
+    url = models.URLField(max_length=2000, help_text="checked against the SSRF rules when saved and at every delivery")
+    events = models.JSONField(default=list, help_text='the event types it receives, e.g. ["case.closed"]')
+    secret = models.CharField(max_length=100, help_text="signs every delivery; shown once, when made or rotated")
+    active = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["program", "active"], name="webhook_program_active")]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.program.slug})"
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to deliver one webhook event: the delivery log agencies and operators read."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    outbox = models.ForeignKey(Outbox, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    event = models.CharField(max_length=32)
+    attempt = models.PositiveIntegerField(help_text="the outbox row's attempt number (1 for the first)")
+    at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="empty when no answer came")
+    error = models.TextField(blank=True, help_text="why the attempt failed; empty when it succeeded")
+    duration_ms = models.PositiveIntegerField(default=0)
+    response_excerpt = models.CharField(
+        max_length=500, blank=True, help_text="the start of the receiver's answer (at most 500 characters)"
+    )
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["endpoint", "at"], name="webhook_delivery_endpoint")]
+
+    def __str__(self) -> str:
+        return f"{self.event} to endpoint {self.endpoint_id}, attempt {self.attempt}"

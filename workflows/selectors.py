@@ -11,8 +11,17 @@ from django.db.models import F, IntegerField, Q, QuerySet, Value, When
 
 from engine.model import EachStep, HumanStep
 from workflows import privacy, programs
-from workflows.models import ApiToken, Case, CaseEvent, DefinitionVersion, Program, Task
-from workflows.roles import Actor, roles_of
+from workflows.models import (
+    ApiToken,
+    Case,
+    CaseEvent,
+    DefinitionVersion,
+    Program,
+    Task,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from workflows.roles import Actor, holds, roles_of
 
 
 def programs_open() -> QuerySet[Program]:
@@ -143,3 +152,34 @@ def task_outcomes(task: Task) -> list[str]:
 def tasks_open_on(case: Case) -> QuerySet[Task]:
     """The case's open tasks, oldest first, with their assignees."""
     return case.tasks.filter(status=Task.Status.OPEN).select_related("assignee").order_by("created_at", "pk")
+
+
+# ------------------------------------------------------------------ webhooks
+
+
+def programs_administered_by(user: Actor) -> list[int]:
+    """Ids of the programs whose agency the user administers (``agency_admin`` for that agency)."""
+    if not holds(user, "agency_admin"):
+        return []
+    return [
+        pk for pk, agency in Program.objects.values_list("pk", "agency") if holds(user, "agency_admin", agency=agency)
+    ]
+
+
+def webhook_endpoints_managed_by(user: Actor) -> QuerySet[WebhookEndpoint]:
+    """The webhook endpoints of the programs the user administers, newest first (``-created_at, -pk``)."""
+    return (
+        WebhookEndpoint.objects.filter(program_id__in=programs_administered_by(user))
+        .select_related("program", "created_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def webhook_endpoint_managed_by(user: Actor, endpoint_id: int) -> WebhookEndpoint:
+    """One of ``webhook_endpoints_managed_by``; ``WebhookEndpoint.DoesNotExist`` for any other."""
+    return webhook_endpoints_managed_by(user).get(pk=endpoint_id)
+
+
+def webhook_deliveries_of(endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
+    """An endpoint's delivery log, one row per attempt, newest first (``-at, -pk``)."""
+    return WebhookDelivery.objects.filter(endpoint=endpoint).select_related("outbox").order_by("-at", "-pk")

@@ -30,7 +30,7 @@ import forms
 from engine.model import RequestStep
 from forms.errors import pointer_from
 from forms.ui import schema_at
-from workflows import applicants, audit, faults, notices, outbox, privacy, programs, uploads
+from workflows import applicants, audit, faults, notices, outbox, privacy, programs, uploads, webhooks
 from workflows.models import (
     AccessLog,
     ApiToken,
@@ -333,7 +333,7 @@ def _open_case(
         detail = {"channel": channel, **({"on_behalf_of_someone": True} if on_behalf_of else {})}
         history = audit.History()
         history.add(case=case, at=now, kind="submitted", actor=actor, detail=detail)
-        _apply(case, effects, actor=actor, now=now, history=history)
+        _apply(case, effects, actor=actor, now=now, history=history, occurred=[webhooks.SUBMITTED])
         faults.checkpoint(faults.SERVICE_BEFORE_COMMIT)
     return case
 
@@ -1131,16 +1131,21 @@ def _apply(
     actor: User | None,
     now: datetime,
     history: audit.History | None = None,
+    occurred: Sequence[webhooks.Occurrence] = (),
 ) -> None:
     """Write what the engine decided. Runs inside the caller's transaction.
 
     The history events (``history``, after any the caller added) are appended in one go at
     the end.
 
-    Notices are stored for the message centre and queued in the outbox (``workflows.notices``);
-    webhooks are recorded in the case history for now.
+    Notices are stored for the message centre and queued in the outbox (``workflows.notices``).
+    The agency's webhooks (``workflows.webhooks``) for what happened (``occurred``, which the
+    caller starts, e.g. with the submission, and tasks completed and the case closed here) are
+    queued in the outbox too; a definition's own ``CallWebhook`` steps are recorded in the
+    case history for now.
     """
     history = history if history is not None else audit.History()
+    happened = list(occurred)
     for effect in effects:
         match effect:
             case engine.OpenTask(token=token, step=step, role=role, queue=queue, due_at=due_at):
@@ -1172,6 +1177,7 @@ def _apply(
                 Task.objects.filter(case=case, token=token, status=Task.Status.OPEN).update(
                     status=Task.Status.COMPLETED, outcome=outcome, completed_at=now, completed_by=actor
                 )
+                happened.append(webhooks.task_completed(token))
             case engine.CancelTask(token=token):
                 Task.objects.filter(case=case, token=token, status=Task.Status.OPEN).update(
                     status=Task.Status.CANCELLED, outcome="cancelled", completed_at=now
@@ -1180,6 +1186,7 @@ def _apply(
                 case.status = Case.Status.CLOSED
                 case.outcome = outcome
                 case.closed_at = now
+                happened.append(webhooks.CLOSED)
             case engine.RecordAudit(kind=kind, detail=detail):
                 history.add(case=case, at=now, kind=kind, actor=actor, detail=_jsonable(detail))
             case engine.StartTimer(timer=number, at=due_at, purpose=purpose):
@@ -1202,6 +1209,7 @@ def _apply(
     case.deadline_at = None if case.status == Case.Status.CLOSED else statutory_deadline(case.state)
     case.save()
     history.write()
+    webhooks.emit(case, happened, now=now)  # one query when there are events, none otherwise
 
 
 def statutory_deadline(state: dict[str, Any]) -> datetime | None:

@@ -8,6 +8,7 @@ that forgets to say what it is gets the secure defaults, and must give its own
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -297,6 +298,21 @@ for _origin in CIVICFLOW_API_ALLOWED_ORIGINS:
         raise ImproperlyConfigured(
             f"CIVICFLOW_API_ALLOWED_ORIGINS lists origins like https://partner.example.gov, not {_origin!r}"
         )
+
+# Webhooks (workflows/webhooks.py, docs/api/webhooks.md): targets must be https and public
+# (no loopback, private, link-local/metadata, CGNAT, multicast or reserved address) unless plain
+# http is allowed (development, tests) or the address lies in one of the listed networks (CIDR,
+# comma-separated); seconds to wait for a receiver to connect and for each read of its answer.
+CIVICFLOW_WEBHOOK_ALLOW_HTTP = _flag("CIVICFLOW_WEBHOOK_ALLOW_HTTP")
+CIVICFLOW_WEBHOOK_ALLOWED_NETWORKS = _list("CIVICFLOW_WEBHOOK_ALLOWED_NETWORKS", "")
+for _network in CIVICFLOW_WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"CIVICFLOW_WEBHOOK_ALLOWED_NETWORKS lists networks like 10.20.0.0/16 or fd00::/8, not {_network!r}"
+        ) from None
+CIVICFLOW_WEBHOOK_TIMEOUT_SECONDS = _number("CIVICFLOW_WEBHOOK_TIMEOUT_SECONDS", 5, kind=float, least=0.1)
 
 # The REST API (workflows/api/, docs/api/reference.md): JSON only, every error as problem+json.
 # -- cache: login throttling and API rate limits count here, so in production every process

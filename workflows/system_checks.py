@@ -25,3 +25,17 @@ def public_url_is_set(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
             id="civicflow.W001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def webhooks_use_https(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Plain-http webhooks send case events unencrypted: fine for a laptop, not for production."""
+    if not getattr(settings, "CIVICFLOW_WEBHOOK_ALLOW_HTTP", False):
+        return []
+    return [
+        Warning(
+            "CIVICFLOW_WEBHOOK_ALLOW_HTTP is on, so webhooks may be sent unencrypted over plain http.",
+            hint="Unset CIVICFLOW_WEBHOOK_ALLOW_HTTP in production; receivers should use https.",
+            id="civicflow.W002",
+        )
+    ]

@@ -23,7 +23,7 @@ from engine import localized
 from forms.ui import Text, UiField, UiSchema, schema_at
 from workflows import programs, selectors
 from workflows.api.pagination import PageQuerySerializer
-from workflows.models import Case, CaseEvent, Program, Task
+from workflows.models import Case, CaseEvent, Program, Task, WebhookDelivery, WebhookEndpoint
 
 # -------------------------------------------------------------------- programs
 
@@ -299,4 +299,105 @@ class CaseEventSerializer(serializers.ModelSerializer[CaseEvent]):
 
 class CaseEventPageSerializer(serializers.Serializer[dict[str, Any]]):
     results = CaseEventSerializer(many=True, read_only=True)
+    next = serializers.CharField(read_only=True, allow_null=True, help_text="the next page; null on the last")
+
+
+# -------------------------------------------------------------------- webhooks
+
+_EVENT_CHOICES = WebhookEndpoint.Event.values
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer[WebhookEndpoint]):
+    """A registered endpoint, without its secret (shown once, by ``WebhookEndpointWithSecretSerializer``)."""
+
+    program = serializers.SlugField(source="program.slug", read_only=True)
+    events = serializers.ListField(child=serializers.ChoiceField(choices=_EVENT_CHOICES), read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, allow_null=True, default=None)
+    deliveries_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WebhookEndpoint
+        fields: tuple[str, ...] = (
+            "id",
+            "program",
+            "url",
+            "events",
+            "description",
+            "active",
+            "created_by",
+            "created_at",
+            "deliveries_url",
+        )
+        read_only_fields: tuple[str, ...] = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_deliveries_url(self, endpoint: WebhookEndpoint) -> str:
+        return reverse("api:webhook_deliveries", args=[endpoint.pk])
+
+
+class WebhookEndpointWithSecretSerializer(WebhookEndpointSerializer):
+    """The endpoint with its signing secret: answered once, when it is made or its secret rotated."""
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = (*WebhookEndpointSerializer.Meta.fields, "secret")
+        read_only_fields = fields
+
+
+class WebhookEndpointPageSerializer(serializers.Serializer[dict[str, Any]]):
+    results = WebhookEndpointSerializer(many=True, read_only=True)
+    next = serializers.CharField(read_only=True, allow_null=True, help_text="the next page; null on the last")
+
+
+class WebhookCreateSerializer(serializers.Serializer[dict[str, Any]]):
+    """A new endpoint: nothing else a client sends (a secret, ``active``, who made it) is read."""
+
+    program = serializers.SlugField(max_length=63, help_text="the slug of a program of an agency you administer")
+    url = serializers.CharField(max_length=2000, help_text="https (and public) unless the operator allows otherwise")
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=_EVENT_CHOICES), allow_empty=False, max_length=len(_EVENT_CHOICES) * 2
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class WebhookUpdateSerializer(serializers.Serializer[dict[str, Any]]):
+    """What may change on an endpoint (each optional). The program and the secret are not among them."""
+
+    url = serializers.CharField(max_length=2000, required=False)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=_EVENT_CHOICES),
+        allow_empty=False,
+        max_length=len(_EVENT_CHOICES) * 2,
+        required=False,
+    )
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False)
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
+    """One delivery attempt, as the log keeps it (``response_excerpt``: at most 500 characters)."""
+
+    delivery = serializers.CharField(source="outbox.key", read_only=True, help_text="the CivicFlow-Delivery header")
+    delivery_status = serializers.CharField(
+        source="outbox.status", read_only=True, help_text="pending, delivered or dead, now"
+    )
+
+    class Meta:
+        model = WebhookDelivery
+        fields = (
+            "id",
+            "event",
+            "delivery",
+            "delivery_status",
+            "attempt",
+            "at",
+            "status_code",
+            "error",
+            "duration_ms",
+            "response_excerpt",
+        )
+        read_only_fields = fields
+
+
+class WebhookDeliveryPageSerializer(serializers.Serializer[dict[str, Any]]):
+    results = WebhookDeliverySerializer(many=True, read_only=True)
     next = serializers.CharField(read_only=True, allow_null=True, help_text="the next page; null on the last")

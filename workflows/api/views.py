@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -23,11 +24,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workflows import privacy, programs, selectors, services
+from workflows import privacy, programs, selectors, services, webhooks
 from workflows.api import pagination, serializers
 from workflows.api.problems import ApiProblem
-from workflows.models import Case, Program, Task
-from workflows.roles import roles_of
+from workflows.models import Case, Program, Task, WebhookEndpoint
+from workflows.roles import holds, roles_of
 
 IDEMPOTENCY_KEY_MAX_CHARS = 200  # the width of Submission.idempotency_key
 
@@ -393,6 +394,158 @@ class CaseEvents(APIView):
             raise exceptions.NotFound("no such case") from None
         rows, next_link = pagination.page(events, request, query.validated_data, field="at", newest_first=False)
         return Response({"results": serializers.CaseEventSerializer(rows, many=True).data, "next": next_link})
+
+
+# -------------------------------------------------------------------- webhooks
+
+_WEBHOOK_RESPONSES: dict[int, Any] = {401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM, 422: _PROBLEM}
+
+
+def _agency_admin_only(request: Request) -> None:
+    if not holds(request.user, "agency_admin"):
+        raise exceptions.PermissionDenied("only an agency administrator manages webhooks")
+
+
+def _managed_endpoint(request: Request, endpoint_id: int) -> WebhookEndpoint:
+    _agency_admin_only(request)
+    try:
+        return selectors.webhook_endpoint_managed_by(request.user, endpoint_id)
+    except WebhookEndpoint.DoesNotExist:
+        raise exceptions.NotFound("no such webhook endpoint") from None
+
+
+def _refused(refusal: webhooks.WebhookRefused) -> exceptions.ValidationError:
+    """An endpoint the SSRF rules or the URL's shape refuse: a 422 pointing at the field."""
+    return exceptions.ValidationError({refusal.field: [exceptions.ErrorDetail(refusal.message, code="not_allowed")]})
+
+
+class WebhookList(APIView):
+    """Agency administrators register the endpoints their programs' events are sent to."""
+
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="webhooks_list",
+        summary="The webhook endpoints of your agencies' programs, newest first",
+        parameters=_PAGE_PARAMETERS,
+        responses={200: serializers.WebhookEndpointPageSerializer, 401: _PROBLEM, 403: _PROBLEM, 422: _PROBLEM},
+    )
+    def get(self, request: Request) -> Response:
+        _agency_admin_only(request)
+        query = pagination.PageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        endpoints = selectors.webhook_endpoints_managed_by(request.user)
+        rows, next_link = pagination.page(
+            endpoints, request, query.validated_data, field="created_at", newest_first=True
+        )
+        return Response({"results": serializers.WebhookEndpointSerializer(rows, many=True).data, "next": next_link})
+
+    @extend_schema(
+        operation_id="webhooks_create",
+        summary="Register an endpoint; the answer carries its signing secret, shown this once",
+        request=serializers.WebhookCreateSerializer,
+        responses={201: serializers.WebhookEndpointWithSecretSerializer, **_WEBHOOK_RESPONSES},
+    )
+    def post(self, request: Request) -> Response:
+        _agency_admin_only(request)
+        given = serializers.WebhookCreateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        wanted = given.validated_data
+        program = Program.objects.filter(slug=wanted["program"]).first()
+        if program is None:
+            raise exceptions.ValidationError({"program": [f"there is no program {wanted['program']!r}"]})
+        if not holds(request.user, "agency_admin", agency=program.agency):
+            raise exceptions.PermissionDenied("you do not administer this program's agency")
+        try:
+            endpoint = webhooks.endpoint_create(
+                program=program,
+                url=wanted["url"],
+                events=wanted["events"],
+                description=wanted["description"],
+                created_by=request.user if isinstance(request.user, User) else None,
+            )
+        except webhooks.WebhookRefused as refusal:
+            raise _refused(refusal) from None
+        body = serializers.WebhookEndpointWithSecretSerializer(endpoint).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+
+class WebhookDetail(APIView):
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="webhooks_retrieve",
+        summary="An endpoint (without its secret)",
+        responses={200: serializers.WebhookEndpointSerializer, 401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM},
+    )
+    def get(self, request: Request, endpoint_id: int) -> Response:
+        endpoint = _managed_endpoint(request, endpoint_id)
+        return Response(serializers.WebhookEndpointSerializer(endpoint).data)
+
+    @extend_schema(
+        operation_id="webhooks_partial_update",
+        summary="Change an endpoint's URL, events, description or whether it is active",
+        request=serializers.WebhookUpdateSerializer,
+        responses={200: serializers.WebhookEndpointSerializer, **_WEBHOOK_RESPONSES},
+    )
+    def patch(self, request: Request, endpoint_id: int) -> Response:
+        endpoint = _managed_endpoint(request, endpoint_id)
+        given = serializers.WebhookUpdateSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        wanted = given.validated_data
+        try:
+            webhooks.endpoint_update(
+                endpoint=endpoint,
+                url=wanted.get("url"),
+                events=wanted.get("events"),
+                description=wanted.get("description"),
+                active=wanted.get("active"),
+            )
+        except webhooks.WebhookRefused as refusal:
+            raise _refused(refusal) from None
+        return Response(serializers.WebhookEndpointSerializer(endpoint).data)
+
+    @extend_schema(
+        operation_id="webhooks_destroy",
+        summary="Deactivate an endpoint: nothing more is sent to it; it and its delivery log are kept",
+        responses={200: serializers.WebhookEndpointSerializer, 401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM},
+    )
+    def delete(self, request: Request, endpoint_id: int) -> Response:
+        endpoint = webhooks.endpoint_deactivate(endpoint=_managed_endpoint(request, endpoint_id))
+        return Response(serializers.WebhookEndpointSerializer(endpoint).data)
+
+
+class WebhookRotateSecret(APIView):
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="webhooks_rotate_secret",
+        summary="Give the endpoint a new signing secret, shown this once; the old one stops at once",
+        request=None,
+        responses={200: serializers.WebhookEndpointWithSecretSerializer, 401: _PROBLEM, 403: _PROBLEM, 404: _PROBLEM},
+    )
+    def post(self, request: Request, endpoint_id: int) -> Response:
+        endpoint = webhooks.endpoint_rotate_secret(endpoint=_managed_endpoint(request, endpoint_id))
+        body = serializers.WebhookEndpointWithSecretSerializer(endpoint).data
+        return Response(body, headers={"Cache-Control": "no-store"})
+
+
+class WebhookDeliveries(APIView):
+    permission_classes = (HoldsAStaffRole,)
+
+    @extend_schema(
+        operation_id="webhooks_deliveries",
+        summary="The endpoint's delivery log: one entry per attempt, newest first",
+        parameters=_PAGE_PARAMETERS,
+        responses={200: serializers.WebhookDeliveryPageSerializer, **_WEBHOOK_RESPONSES},
+    )
+    def get(self, request: Request, endpoint_id: int) -> Response:
+        endpoint = _managed_endpoint(request, endpoint_id)
+        query = pagination.PageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        deliveries = selectors.webhook_deliveries_of(endpoint)
+        rows, next_link = pagination.page(deliveries, request, query.validated_data, field="at", newest_first=True)
+        return Response({"results": serializers.WebhookDeliverySerializer(rows, many=True).data, "next": next_link})
 
 
 # -------------------------------------------------------------------- the rest
