@@ -39,7 +39,8 @@ def ok(response: Any, status: int = 200) -> Any:
 
 def the_only_available_task(staff: Api) -> dict[str, Any]:
     [task] = ok(staff.get("tasks?scope=available"))
-    return task
+    found: dict[str, Any] = task
+    return found
 
 
 def assert_transitions(staff: Api, case_id: str) -> None:
