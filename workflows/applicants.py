@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
@@ -21,11 +22,12 @@ from django.utils.translation import gettext, gettext_noop
 import engine
 import forms
 from engine.model import RequestStep, localized
+from forms.errors import pointer_from
 from forms.program_ui import DEFAULT_PAGE_ID, LOCALE_FOLDER
 from forms.ui import UiField, schema_at
 from workflows import privacy, programs, uploads, wizard
 from workflows.models import Case, DefinitionVersion, Draft
-from workflows.roles import Actor
+from workflows.roles import Actor, roles_of
 
 
 @dataclass(frozen=True)
@@ -44,28 +46,57 @@ Applicant = Actor | HeldDraft
 """Whoever acts as the applicant: a signed-in account, or a browser holding the draft."""
 
 
-def is_applicant(case: Case, who: Applicant) -> bool:
-    """Is ``who`` the person who applied online for ``case``?
+def _counts_as_applicant(case: Case, account: User) -> bool:
+    """Is the account that submitted ``case`` its applicant? The one rule, for pages, API and notices.
 
-    Assisted applications (counter, phone, paper) are entered by staff: their applicant has no
-    account here, so nobody signs in as them.
+    Online applications are their submitter's. An API submission is its submitter's only when the
+    account holds no role: a citizen who applied through the API with their session or their own
+    token. A staff member or a partner system holding a role submits for someone else, so the
+    case is never theirs as applicant. Assisted applications (counter, phone, paper) are entered
+    by staff: their applicant has no account here, so nobody signs in as them.
     """
-    if case.channel != Case.Channel.ONLINE:
+    if case.submitted_by_id is None or case.submitted_by_id != account.pk:
         return False
+    if case.channel == Case.Channel.ONLINE:
+        return True
+    return case.channel == Case.Channel.API and account.is_active and not roles_of(account)
+
+
+def applicant_account(case: Case) -> User | None:
+    """The applicant's own account, to send their messages to; None when nobody signs in as the applicant."""
+    account = case.submitted_by if case.submitted_by_id is not None else None
+    return account if account is not None and _counts_as_applicant(case, account) else None
+
+
+def is_applicant(case: Case, who: Applicant) -> bool:
+    """Is ``who`` the person who applied for ``case``: online, or through the API with an account holding no role?"""
     if isinstance(who, HeldDraft):
+        if case.channel != Case.Channel.ONLINE:
+            return False  # only the web form keeps a draft in the browser
         return Draft.objects.filter(public_id=who.draft_public_id, case=case).exists()
-    return bool(who.is_authenticated and who.is_active and case.submitted_by_id == who.pk)
+    if not (who.is_authenticated and who.is_active):
+        return False
+    assert isinstance(who, User)  # an authenticated Actor is a User
+    return _counts_as_applicant(case, who)
 
 
 def cases_of(user: Actor) -> QuerySet[Case]:
-    """The cases a signed-in citizen applied for online, newest first."""
+    """The cases a signed-in citizen applied for (by ``_counts_as_applicant``), newest first."""
     if not user.is_authenticated:
         return Case.objects.none()
+    channels = [Case.Channel.ONLINE]
+    if user.is_active and not roles_of(user):
+        channels.append(Case.Channel.API)
     return (
-        Case.objects.filter(submitted_by=user.pk, channel=Case.Channel.ONLINE)
+        Case.objects.filter(submitted_by=user.pk, channel__in=channels)
         .select_related("program")
         .order_by("-submitted_at", "-pk")
     )
+
+
+def case_of(user: Actor, public_id: uuid.UUID) -> Case:
+    """One of the citizen's own cases (``Case.DoesNotExist`` for anyone else's, so its existence does not leak)."""
+    return cases_of(user).select_related("version").get(public_id=public_id)
 
 
 # --------------------------------------------------------------------------- requests for information
@@ -177,6 +208,31 @@ def _takes_files(node: object) -> bool:
         return "x-accept" in node
     items = node.get("items")
     return node.get("type") == "array" and ("x-accept" in node or (isinstance(items, Mapping) and "x-accept" in items))
+
+
+UPLOAD_NOT_SUPPORTED = "upload_not_supported"
+
+
+def problems_without_uploads(form: AnswerForm | None, data: Mapping[str, Any], language: str) -> list[forms.FieldError]:
+    """Where no file can be sent (the JSON API): every problem with ``data``, if a file question is in the way.
+
+    A file question that is answered (an upload reference typed in) or required cannot be
+    answered without a file, so it gets an ``upload_not_supported`` error, and the other
+    answers are checked too so the caller sees every problem at once. Empty when no file
+    question is in the way: then the answer goes to ``services.citizen_respond`` as it is.
+    """
+    if form is None:
+        return []
+    required = form.form.schema.get("required", [])
+    blocked = [field for field in form.file_fields if field in data or field in required]
+    if not blocked:
+        return []
+    message = "files cannot be sent through the API: answer this request on the website, where you can upload it"
+    errors = [forms.FieldError(pointer_from([field]), UPLOAD_NOT_SUPPORTED, message) for field in blocked]
+    pointers = {error.pointer for error in errors}
+    others = {name: value for name, value in data.items() if name not in form.file_fields}
+    errors.extend(error for error in form.form.errors(others, language) if error.pointer not in pointers)
+    return errors
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from markdown_it import MarkdownIt
 import engine
 from engine import notices as notice_texts
 from engine.runtime import value_at
-from workflows import audit, outbox, programs, sms
+from workflows import applicants, audit, outbox, programs, sms
 from workflows.models import Case, Notice, Outbox, Task
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ def send(
     to_citizen = effect.to == "citizen"
     preferred = case.language if to_citizen else definition.program.languages[0]
     language = _language_for(texts, preferred, definition.program.languages)
-    account = _applicant_account(case) if to_citizen else None
+    account = applicants.applicant_account(case) if to_citizen else None
     link = _applicant_link(case) if to_citizen else _staff_link(case, effect.to)
     with translation.override(language):
         rendered = _render_for(case, definition, texts[language], language, link)
@@ -227,17 +227,6 @@ def _language_for(texts: Mapping[str, str], preferred: str, program_languages: t
         if code.lower() in by_lower:
             return by_lower[code.lower()]
     return next(iter(texts))
-
-
-def _applicant_account(case: Case) -> User | None:
-    """The applicant's own account: only when they applied online while signed in.
-
-    An assisted application (counter, phone, paper) is submitted by a staff member, whose
-    account is not the applicant's.
-    """
-    if case.channel != Case.Channel.ONLINE or case.submitted_by_id is None:
-        return None
-    return case.submitted_by
 
 
 def _email_recipients(case: Case, definition: engine.Definition, account: User | None) -> list[tuple[str, str]]:

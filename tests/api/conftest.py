@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 
 from tests.conftest import DEFINITIONS, make_user
-from workflows import services
+from workflows import programs, services
+from workflows.models import Program
 
 ANSWERS: dict[str, Any] = json.loads((DEFINITIONS / "library-card" / "examples" / "valid.json").read_text())
 
@@ -40,6 +41,29 @@ class Api:
 def token_for(user) -> str:
     _, secret = services.api_token_issue(user=user, name="tests")
     return secret
+
+
+def publish_library_card_without_uploads() -> Program:
+    """The library card, as "library-card-text": its request for a new proof asks for text, not a file.
+
+    Files cannot be sent through the API, so a case answered through the API alone needs a
+    request that takes none.
+    """
+    files = programs.read_folder(DEFINITIONS / "library-card")
+    proof = json.loads(files["forms/proof.schema.json"])
+    for rule in ("x-accept", "x-max-bytes"):
+        del proof["properties"]["proof_of_address"][rule]
+    files["forms/proof.schema.json"] = json.dumps(proof, indent=2)
+    files["program.yaml"] = (
+        files["program.yaml"].replace("id: library-card", "id: library-card-text").replace("prefix: LC", "prefix: LT")
+    )
+    services.definition_publish(files=files, folder="library-card-text")
+    return Program.objects.get(slug="library-card-text")
+
+
+@pytest.fixture
+def library_card_text(db) -> Program:
+    return publish_library_card_without_uploads()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from rest_framework.permissions import AllowAny
 from tests.api.conftest import ANSWERS, Api, token_for
 from tests.conftest import make_user
 from workflows import services, webhooks
+from workflows.api.citizen_views import IsCitizen
 from workflows.api.views import HoldsAStaffRole
 from workflows.models import Task
 
@@ -37,16 +38,25 @@ def methods_of(route: URLPattern) -> list[str]:
     return [method for method in ("get", "post", "put", "patch", "delete") if hasattr(view_class, method)]
 
 
-def staff_only(route: URLPattern) -> bool:
+def permission_classes_of(route: URLPattern) -> tuple[type, ...]:
     view_class = getattr(route.callback, "view_class", None) or getattr(route.callback, "cls", None)
-    permissions = getattr(view_class, "permission_classes", (AllowAny,))
-    return HoldsAStaffRole in permissions
+    return tuple(getattr(view_class, "permission_classes", (AllowAny,)))
+
+
+def staff_only(route: URLPattern) -> bool:
+    return HoldsAStaffRole in permission_classes_of(route)
+
+
+def citizens_only(route: URLPattern) -> bool:
+    """The /my/ routes: an account without a role; staff are refused, not shown an empty list."""
+    return IsCitizen in permission_classes_of(route)
 
 
 def test_the_walk_covers_the_routes_it_should():
     names = {route.name for route in api_routes()}
     assert {"cases", "case", "case_events", "task_reassign", "tasks", "submissions", "schema", "docs"} <= names
     assert {"webhooks", "webhook", "webhook_rotate_secret", "webhook_deliveries"} <= names
+    assert {"my_cases", "my_case", "my_case_response", "my_case_withdraw", "my_messages", "my_message"} <= names
 
 
 @pytest.mark.django_db
@@ -91,4 +101,12 @@ def test_no_route_answers_500_or_grants_what_the_caller_may_not_have(library_car
                     assert response.status_code == expected, outcome
                 if (route.name or "").startswith("webhook") and who != "agency_admin":
                     assert response.status_code >= 400, outcome  # webhooks are the agency admins' alone
+                if citizens_only(route):
+                    if who == "anonymous":
+                        assert response.status_code == 401, outcome
+                    elif who in STAFF_CALLERS:
+                        assert response.status_code == 403, outcome
+                        assert response.json()["code"] == "staff_account", outcome
+                    elif who == "no_role" and "public_id" in kwargs:
+                        assert response.status_code == 404, outcome  # the citizen's case is not theirs
     assert walked >= len(CALLERS) * 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from workflows.api import views
+from workflows.api import citizen_views, views
 
 app_name = "api"
 
@@ -25,6 +25,16 @@ urlpatterns = [
     path("webhooks/<int:endpoint_id>", views.WebhookDetail.as_view(), name="webhook"),
     path("webhooks/<int:endpoint_id>/rotate-secret", views.WebhookRotateSecret.as_view(), name="webhook_rotate_secret"),
     path("webhooks/<int:endpoint_id>/deliveries", views.WebhookDeliveries.as_view(), name="webhook_deliveries"),
+    path("my/cases", citizen_views.MyCaseList.as_view(), name="my_cases"),
+    path("my/cases/<uuid:public_id>", citizen_views.MyCaseDetail.as_view(), name="my_case"),
+    path(
+        "my/cases/<uuid:public_id>/requests/<int:token>/response",
+        citizen_views.MyCaseResponse.as_view(),
+        name="my_case_response",
+    ),
+    path("my/cases/<uuid:public_id>/withdraw", citizen_views.MyCaseWithdraw.as_view(), name="my_case_withdraw"),
+    path("my/messages", citizen_views.MyMessageList.as_view(), name="my_messages"),
+    path("my/messages/<int:message_id>", citizen_views.MyMessageDetail.as_view(), name="my_message"),
     path("schema", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", views.docs, name="docs"),
     re_path(r"^.*$", views.NotFoundView.as_view(), name="not_found"),
