@@ -298,6 +298,15 @@ for _origin in CIVICFLOW_API_ALLOWED_ORIGINS:
             f"CIVICFLOW_API_ALLOWED_ORIGINS lists origins like https://partner.example.gov, not {_origin!r}"
         )
 
+# Anonymous visitors may, per address and hour, submit this many applications (API and site),
+# start this many, and have this many continue-links e-mailed (workflows/ratelimits.py; 0: no
+# limit). Token-holding systems and staff are not counted. Behind proxies of your own, say how
+# many stand in front so the address comes from X-Forwarded-For; by default it is never read.
+CIVICFLOW_ANONYMOUS_SUBMISSIONS_PER_HOUR = _number("CIVICFLOW_ANONYMOUS_SUBMISSIONS_PER_HOUR", 30)
+CIVICFLOW_ANONYMOUS_DRAFTS_PER_HOUR = _number("CIVICFLOW_ANONYMOUS_DRAFTS_PER_HOUR", 60)
+CIVICFLOW_ANONYMOUS_RESUME_LINKS_PER_HOUR = _number("CIVICFLOW_ANONYMOUS_RESUME_LINKS_PER_HOUR", 10)
+CIVICFLOW_TRUSTED_PROXIES = _number("CIVICFLOW_TRUSTED_PROXIES", 0)
+
 # The REST API (workflows/api/, docs/api/reference.md): JSON only, every error as problem+json.
 # -- cache: login throttling and API rate limits count here, so in production every process
 # must share one (CACHE_URL=redis://host:6379/1); without it each process counts on its own.
