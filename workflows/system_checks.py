@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 
 @register(Tags.security, deploy=True)
@@ -23,5 +23,23 @@ def public_url_is_set(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
             "message have no host and do not work.",
             hint="Set CIVICFLOW_PUBLIC_URL to the site's address as people reach it, such as https://apply.example.gov.",
             id="civicflow.W001",
+        )
+    ]
+
+
+@register()
+def oidc_settings_complete(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Single sign-on switched on must have everything it needs (settings.py refuses to start without it)."""
+    if not getattr(settings, "CIVICFLOW_OIDC_ENABLED", False):
+        return []
+    required = getattr(settings, "OIDC_REQUIRED_SETTINGS", ())
+    missing = [name for name in required if not str(getattr(settings, name, "") or "").strip()]
+    if not missing:
+        return []
+    return [
+        Error(
+            f"CIVICFLOW_OIDC_ENABLED is on, but {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set.",
+            hint="Set them from your identity provider's details, or turn CIVICFLOW_OIDC_ENABLED off.",
+            id="civicflow.E001",
         )
     ]
