@@ -43,3 +43,19 @@ def oidc_settings_complete(app_configs: Any = None, **kwargs: Any) -> list[Check
             id="civicflow.E001",
         )
     ]
+
+
+@register(Tags.security, deploy=True)
+def rate_limits_see_clients_behind_a_proxy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Behind a proxy with no proxies trusted, every visitor has the proxy's address: one shared limit."""
+    behind_proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None) is not None
+    if not behind_proxy or getattr(settings, "CIVICFLOW_TRUSTED_PROXIES", 0) > 0:
+        return []
+    return [
+        Warning(
+            "CivicFlow is behind a TLS proxy (BEHIND_TLS_PROXY), but CIVICFLOW_TRUSTED_PROXIES is 0, so the "
+            "rate limits count every visitor as the proxy's address and all share one limit.",
+            hint="Set CIVICFLOW_TRUSTED_PROXIES to the number of your own proxies in front of CivicFlow (usually 1).",
+            id="civicflow.W002",
+        )
+    ]
