@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 
 from tests.webhook_receiver import WebhookReceiver, allow_loopback
 from workflows import programs, services
@@ -14,6 +15,12 @@ from workflows.models import Program
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFINITIONS = ROOT / "definitions"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Rate-limit counters live in the cache: each test starts with none, as if from a new address."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -23,12 +24,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 import forms
 from engine import localized
 from engine.runtime import value_at
-from workflows import applicants, programs, selectors, services, uploads, wizard
+from workflows import applicants, programs, ratelimits, selectors, services, uploads, wizard
 from workflows.models import Case, Draft, Program, Upload
 from workflows.roles import roles_of
 from workflows.views import language_of
@@ -148,6 +150,30 @@ def _draft_context(request: HttpRequest, draft: Draft, ready: programs.Loaded) -
     return context
 
 
+def _over_limit(
+    request: HttpRequest, limit: ratelimits.Limit, *, back: str, draft: Draft | None = None
+) -> HttpResponse | None:
+    """A friendly 429 page when this address has done this too often; ``None`` when it may go on.
+
+    Only actions that create something are counted, never saving a page: what was typed stays
+    in the draft, and ``back`` leads to it (or to where the visitor came from).
+    """
+    verdict = limit.hit(request)
+    if verdict.allowed:
+        return None
+    minutes = max(1, -(-verdict.retry_after // 60))
+    context = {
+        "wait": ngettext("Try again in %(minutes)s minute.", "Try again in %(minutes)s minutes.", minutes)
+        % {"minutes": minutes},
+        "at": timezone.localtime(timezone.now() + timedelta(seconds=verdict.retry_after)),
+        "back": back,
+        "draft": draft,
+    }
+    response = render(request, "workflows/apply/too_many.html", context, status=429)
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
 # --------------------------------------------------------------------------- start
 
 
@@ -192,6 +218,9 @@ def _where_to_continue(draft: Draft) -> str:
 @require_POST
 def begin(request: HttpRequest, slug: str) -> HttpResponse:
     program = _open_program(slug)
+    refused = _over_limit(request, ratelimits.DRAFTS, back=reverse("apply_start", args=[program.slug]))
+    if refused is not None:
+        return refused
     try:
         draft = services.draft_start(program=program, user=request.user)
     except services.ServiceError as refusal:
@@ -509,6 +538,10 @@ def check(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpRes
     lang = language_of(request)
     errors: list[forms.FieldError] = []
     if request.method == "POST":
+        back = reverse("apply_check", args=[draft.public_id])
+        refused = _over_limit(request, ratelimits.SUBMISSIONS, back=back, draft=draft)
+        if refused is not None:
+            return refused
         try:
             case = services.draft_submit(draft_id=draft.pk, user=request.user, language=lang)
         except services.AlreadySubmitted as already:
@@ -554,6 +587,9 @@ def saved(request: HttpRequest, draft: Draft, ready: programs.Loaded) -> HttpRes
         if forms_error:
             context.update({"email": email, "errors": [{"error": forms_error, "html_id": "resume-email"}]})
             return render(request, "workflows/apply/saved.html", context, status=422)
+        refused = _over_limit(request, ratelimits.RESUME_LINKS, back=context["continue_url"], draft=draft)
+        if refused is not None:
+            return refused
         _send_resume_link(request, draft, email)
         context["sent_to"] = email
     return render(request, "workflows/apply/saved.html", context)
@@ -610,6 +646,9 @@ def timed_out_link(request: HttpRequest, public_id: Any) -> HttpResponse:
     email = draft.email or _answer_email(draft)
     if not email:
         raise PermissionDenied
+    refused = _over_limit(request, ratelimits.RESUME_LINKS, back=reverse("apply_start", args=[draft.program.slug]))
+    if refused is not None:
+        return refused
     _send_resume_link(request, draft, email)
     context = _program_context(request, draft.program)
     context.update({"draft": draft, "masked": _masked(email), "sent": True})

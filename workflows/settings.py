@@ -313,6 +313,51 @@ for _network in CIVICFLOW_WEBHOOK_ALLOWED_NETWORKS:
             f"CIVICFLOW_WEBHOOK_ALLOWED_NETWORKS lists networks like 10.20.0.0/16 or fd00::/8, not {_network!r}"
         ) from None
 CIVICFLOW_WEBHOOK_TIMEOUT_SECONDS = _number("CIVICFLOW_WEBHOOK_TIMEOUT_SECONDS", 5, kind=float, least=0.1)
+# Anonymous visitors may, per address and hour, submit this many applications (API and site),
+# start this many, and have this many continue-links e-mailed (workflows/ratelimits.py; 0: no
+# limit). Token-holding systems and staff are not counted. Behind proxies of your own, say how
+# many stand in front so the address comes from X-Forwarded-For; by default it is never read.
+CIVICFLOW_ANONYMOUS_SUBMISSIONS_PER_HOUR = _number("CIVICFLOW_ANONYMOUS_SUBMISSIONS_PER_HOUR", 30)
+CIVICFLOW_ANONYMOUS_DRAFTS_PER_HOUR = _number("CIVICFLOW_ANONYMOUS_DRAFTS_PER_HOUR", 60)
+CIVICFLOW_ANONYMOUS_RESUME_LINKS_PER_HOUR = _number("CIVICFLOW_ANONYMOUS_RESUME_LINKS_PER_HOUR", 10)
+CIVICFLOW_TRUSTED_PROXIES = _number("CIVICFLOW_TRUSTED_PROXIES", 0)
+
+# -- single sign-on for staff (workflows/oidc.py; docs/operator/single-sign-on.md) ----------
+# Off unless CIVICFLOW_OIDC_ENABLED=1; then every one of OIDC_REQUIRED_SETTINGS must come from
+# the environment, or CivicFlow refuses to start and names the missing ones.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+CIVICFLOW_OIDC_ENABLED = _flag("CIVICFLOW_OIDC_ENABLED")
+CIVICFLOW_OIDC_PROVIDER_NAME = os.environ.get("CIVICFLOW_OIDC_PROVIDER_NAME", "").strip() or "single sign-on"
+CIVICFLOW_OIDC_CREATE_USERS = _flag("CIVICFLOW_OIDC_CREATE_USERS")
+OIDC_REQUIRED_SETTINGS = (
+    "OIDC_RP_CLIENT_ID",
+    "OIDC_RP_CLIENT_SECRET",
+    "OIDC_OP_AUTHORIZATION_ENDPOINT",
+    "OIDC_OP_TOKEN_ENDPOINT",
+    "OIDC_OP_USER_ENDPOINT",
+    "OIDC_OP_JWKS_ENDPOINT",
+    "OIDC_RP_SIGN_ALGO",
+)
+if CIVICFLOW_OIDC_ENABLED:
+    _oidc_missing = [name for name in OIDC_REQUIRED_SETTINGS if not os.environ.get(name, "").strip()]
+    if _oidc_missing:
+        raise ImproperlyConfigured(
+            f"CIVICFLOW_OIDC_ENABLED=1 needs {', '.join(_oidc_missing)} from the environment "
+            "(your identity provider's details), or set CIVICFLOW_OIDC_ENABLED=0"
+        )
+    OIDC_RP_CLIENT_ID = os.environ["OIDC_RP_CLIENT_ID"].strip()
+    OIDC_RP_CLIENT_SECRET = os.environ["OIDC_RP_CLIENT_SECRET"].strip()
+    OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ["OIDC_OP_AUTHORIZATION_ENDPOINT"].strip()
+    OIDC_OP_TOKEN_ENDPOINT = os.environ["OIDC_OP_TOKEN_ENDPOINT"].strip()
+    OIDC_OP_USER_ENDPOINT = os.environ["OIDC_OP_USER_ENDPOINT"].strip()
+    OIDC_OP_JWKS_ENDPOINT = os.environ["OIDC_OP_JWKS_ENDPOINT"].strip()
+    OIDC_RP_SIGN_ALGO = os.environ["OIDC_RP_SIGN_ALGO"].strip()
+    OIDC_RP_SCOPES = "openid email"
+    OIDC_CREATE_USER = CIVICFLOW_OIDC_CREATE_USERS
+    INSTALLED_APPS.append("mozilla_django_oidc")
+    AUTHENTICATION_BACKENDS.append("workflows.oidc.StaffOIDCBackend")
+# A refused sign-in comes back to the staff sign-in page, which says why.
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=refused"
 
 # The REST API (workflows/api/, docs/api/reference.md): JSON only, every error as problem+json.
 # -- cache: login throttling and API rate limits count here, so in production every process
@@ -347,6 +392,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every error response as application/problem+json with one shared schema (workflows/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "workflows.api.schema.problem_responses",
+    ],
     # Cases and tasks both have a `status`, with different values: name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "workflows.models.Case.Status",

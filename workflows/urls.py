@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -28,10 +29,14 @@ urlpatterns = [
     path("work/", views.inbox, name="inbox"),
     path("work/tasks/<int:task_id>/", views.task_detail, name="task"),
     path("work/tasks/<int:task_id>/files/<uuid:upload_id>/", views.task_file, name="task_file"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", views.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("workflows.api.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
+
+if settings.CIVICFLOW_OIDC_ENABLED:
+    # Staff single sign-on (workflows/oidc.py): /oidc/authenticate/, /oidc/callback/, /oidc/logout/.
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

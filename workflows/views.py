@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -210,3 +214,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+class StaffLoginView(auth_views.LoginView):
+    """Django's sign-in page, offering the agency's single sign-on too when it is switched on."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if settings.CIVICFLOW_OIDC_ENABLED:
+            context["sso_name"] = settings.CIVICFLOW_OIDC_PROVIDER_NAME
+            context["sso_url"] = reverse("oidc_authentication_init")
+            context["sso_refused"] = self.request.GET.get("sso") == "refused"
+        return context

@@ -44,9 +44,26 @@ def test_production_settings_pass_djangos_deployment_checks(tmp_path):
         SECRET_KEY="x" * 60 + "production-grade-and-long-enough",
         ALLOWED_HOSTS="apply.example.gov",
         CIVICFLOW_PUBLIC_URL="https://apply.example.gov",
+        CIVICFLOW_TRUSTED_PROXIES="1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_deployment_checks_warn_when_behind_a_proxy_every_visitor_would_share_one_rate_limit(tmp_path):
+    result = civicflow(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        tmp_path=tmp_path,
+        SECRET_KEY="x" * 60 + "production-grade-and-long-enough",
+        ALLOWED_HOSTS="apply.example.gov",
+        CIVICFLOW_PUBLIC_URL="https://apply.example.gov",
+    )
+    assert result.returncode == 1
+    assert "civicflow.W002" in result.stderr
+    assert "Set CIVICFLOW_TRUSTED_PROXIES" in result.stderr
 
 
 def test_the_deployment_checks_warn_when_links_in_notices_would_have_no_host(tmp_path):

@@ -400,7 +400,7 @@ def test_the_deployment_checks_warn_when_webhooks_may_use_plain_http(tmp_path):
         CIVICFLOW_WEBHOOK_ALLOW_HTTP="1",
     )
     assert result.returncode == 1
-    assert "civicflow.W002" in result.stderr
+    assert "civicflow.W003" in result.stderr
 
 
 def test_an_allowed_network_that_is_not_a_network_stops_the_start(tmp_path):

@@ -37,5 +37,6 @@ urlpatterns = [
     path("my/messages/<int:message_id>", citizen_views.MyMessageDetail.as_view(), name="my_message"),
     path("schema", SpectacularJSONAPIView.as_view(), name="schema"),
     path("docs", views.docs, name="docs"),
-    re_path(r"^.*$", views.NotFoundView.as_view(), name="not_found"),
+    # [\s\S], not ".": a path with a newline in it is an API path too, answered as problem+json, not HTML.
+    re_path(r"^[\s\S]*\Z", views.NotFoundView.as_view(), name="not_found"),
 ]

@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workflows import privacy, programs, selectors, services, webhooks
+from workflows import privacy, programs, ratelimits, selectors, services, webhooks
 from workflows.api import pagination, serializers
 from workflows.api.problems import ApiProblem
 from workflows.models import Case, Program, Task, WebhookEndpoint
@@ -99,6 +99,8 @@ class SubmissionCreate(APIView):
     """
 
     permission_classes = (permissions.AllowAny,)
+    # Per address for anonymous callers; bearer tokens and staff sessions are not counted.
+    throttle_classes = (ratelimits.AnonymousSubmissionThrottle,)
 
     @extend_schema(
         operation_id="submissions_create",
@@ -126,6 +128,10 @@ class SubmissionCreate(APIView):
             409: _PROBLEM,
             413: _PROBLEM,
             422: _PROBLEM,
+            429: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="application/problem+json: too many submissions from this address; see Retry-After",
+            ),
         },
         examples=[
             OpenApiExample("receipt", value={"case": "6f1c…", "reference": "LC-2026-000001", "status": "running"})
