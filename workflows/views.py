@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from engine import localized
-from workflows import applicants, notices, privacy, programs, selectors, services, uploads
+from workflows import applicants, citizens, notices, privacy, programs, selectors, services, uploads
 from workflows.models import Case, Task, Upload
 
 
@@ -33,9 +33,18 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "workflows/catalogue.html", {"programs": cards})
 
 
+def _citizen_refused(request: HttpRequest) -> HttpResponse | None:
+    """Staff pages are not for citizens' accounts: a page that says so, with the way to their own."""
+    if not citizens.is_citizen(request.user):
+        return None
+    return render(request, "workflows/account/staff_only.html", status=403)
+
+
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
+    if (refused := _citizen_refused(request)) is not None:
+        return refused
     lang = language_of(request)
     rows = [
         {"task": task, "program_title": localized(task.case.program.title, lang)}
@@ -47,6 +56,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
+    if (refused := _citizen_refused(request)) is not None:
+        return refused
     try:
         task = selectors.task_visible_to(request.user, task_id)
     except Task.DoesNotExist:
