@@ -7,6 +7,8 @@ not checked at all.
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +34,8 @@ from workflows.apply_views import SESSION_DRAFTS
 from workflows.models import CitizenAccount
 
 _CHECK_EMAIL = "civicflow.account.check-email"
+
+log = logging.getLogger(__name__)
 
 
 def lockout_message(locked: throttling.Locked) -> str:
@@ -106,6 +110,15 @@ def _safe_next(request: HttpRequest) -> str:
 
 
 def _send_verification(request: HttpRequest, account: CitizenAccount) -> None:
+    """E-mail the confirmation link; when the mail server fails, say so and keep the way to a new link open."""
+    try:
+        _mail_verification(request, account)
+    except (OSError, smtplib.SMTPException):
+        log.exception("could not send the confirmation link for account %s", account.pk)
+        messages.error(request, _("We could not send the email just now. Wait a few minutes, then send a new link."))
+
+
+def _mail_verification(request: HttpRequest, account: CitizenAccount) -> None:
     link = request.build_absolute_uri(reverse("account_verify", args=[citizens.verification_token(account)]))
     with translation.override(account.language):
         body = render_to_string(

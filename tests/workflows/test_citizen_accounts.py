@@ -332,3 +332,15 @@ def test_the_staff_sign_in_refuses_a_citizens_account(client):
     assert response.status_code == 200
     assert "This sign-in is for staff" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_a_mail_server_failure_is_explained_and_the_account_can_ask_again(client):
+    with mock.patch("workflows.account_views.send_mail", side_effect=ConnectionRefusedError("no server")):
+        created = create(client)
+    assert created.status_code == 303
+    response = client.get(created["Location"])
+    assert "We could not send the email just now" in response.content.decode()
+    assert "Send a new link" in response.content.decode()
+    client.post(reverse("account_resend"), {"email": "ana@example.org"})
+    assert len(mail.outbox) == 1
