@@ -9,4 +9,7 @@ class WorkflowsConfig(AppConfig):
     def ready(self) -> None:
         # The outbox finds its delivery functions by kind: register them in every process
         # (web, worker, commands) before anything is delivered; the installation's checks too.
-        from workflows import notices, system_checks  # noqa: F401
+        from workflows import citizens, notices, system_checks  # noqa: F401
+
+        # A citizen's account never joins a group (a role), whoever tries (workflows/citizens.py).
+        citizens.connect_signals()

@@ -84,7 +84,7 @@ def _case_for(request: HttpRequest, public_id: Any) -> tuple[Case, applicants.Ap
     who = _applicant(request, case) if case is not None else None
     if case is None or who is None:
         if not request.user.is_authenticated:
-            raise _Refused(redirect_to_login(request.get_full_path()))
+            raise _Refused(redirect_to_login(request.get_full_path(), login_url=reverse("account_sign_in")))
         raise Http404("no such application")
     return case, who
 
@@ -97,7 +97,7 @@ def _status(case: Case, waiting: bool) -> str:
     return str(case.get_status_display())
 
 
-@login_required
+@login_required(login_url="account_sign_in")
 @require_GET
 def my_applications(request: HttpRequest) -> HttpResponse:
     """ "Your applications": what this signed-in person applied for online, newest first."""

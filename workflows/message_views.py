@@ -17,14 +17,14 @@ from workflows import notices
 from workflows.models import Notice
 
 
-@login_required
+@login_required(login_url="account_sign_in")
 @require_GET
 def message_list(request: HttpRequest) -> HttpResponse:
     assert request.user.is_authenticated  # login_required
     return render(request, "workflows/my/messages.html", {"messages_sent": list(notices.messages_of(request.user))})
 
 
-@login_required
+@login_required(login_url="account_sign_in")
 @require_GET
 def message_detail(request: HttpRequest, notice_id: int) -> HttpResponse:
     assert request.user.is_authenticated  # login_required

@@ -501,3 +501,21 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to endpoint {self.endpoint_id}, attempt {self.attempt}"
+
+
+class CitizenAccount(models.Model):
+    """What makes a user a citizen: an e-mail address they sign in with, once they confirm it.
+
+    A citizen is a ``User`` with ``is_staff`` false and one of these; staff never have one, and
+    ``workflows.citizens`` refuses to give a citizen any staff role. The address is stored in
+    lower case, so "Ana@Example.org" and "ana@example.org" are one account.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="citizen_account")
+    email = models.EmailField(max_length=254, unique=True, help_text="the sign-in address, lower case")
+    verified_at = models.DateTimeField(null=True, blank=True, help_text="when the address was confirmed")
+    language = models.CharField(max_length=16, default="en", help_text="the language of the account's e-mails")
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.email

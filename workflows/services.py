@@ -30,7 +30,7 @@ import forms
 from engine.model import RequestStep
 from forms.errors import pointer_from
 from forms.ui import schema_at
-from workflows import applicants, audit, faults, notices, outbox, privacy, programs, uploads, webhooks
+from workflows import applicants, audit, citizens, faults, notices, outbox, privacy, programs, uploads, webhooks
 from workflows.models import (
     AccessLog,
     ApiToken,
@@ -177,6 +177,11 @@ def staff_user_save(*, username: str, email: str, roles: Sequence[str]) -> tuple
     wanted = sorted({role.strip() for role in roles if role.strip()})
     with transaction.atomic():
         user, created = User.objects.select_for_update().get_or_create(username=name)
+        if not created and citizens.is_citizen(user):
+            raise NotAllowed(
+                f"{name} is a citizen's account: citizens cannot be staff or hold staff roles, so a "
+                "citizen's password never opens staff work. Choose another user name for the staff account"
+            )
         if created:
             user.set_unusable_password()
         user.email = address

@@ -358,6 +358,15 @@ if CIVICFLOW_OIDC_ENABLED:
     AUTHENTICATION_BACKENDS.append("workflows.oidc.StaffOIDCBackend")
 # A refused sign-in comes back to the staff sign-in page, which says why.
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=refused"
+# Citizens' accounts (workflows/citizens.py, docs/operator/citizen-accounts.md): how long the
+# links in account e-mails (confirm the address, reset the password) stay valid.
+CIVICFLOW_EMAIL_LINK_HOURS = _number("CIVICFLOW_EMAIL_LINK_HOURS", 24, least=1)
+PASSWORD_RESET_TIMEOUT = CIVICFLOW_EMAIL_LINK_HOURS * 3600
+# Login throttling (workflows/throttling.py), both sign-in pages: this many failed attempts for
+# one account name, or from one IP address, locks that name or address out for this many
+# minutes (the failures are counted over the same span). Counted in the cache below.
+CIVICFLOW_LOGIN_MAX_ATTEMPTS = _number("CIVICFLOW_LOGIN_MAX_ATTEMPTS", 5, least=1)
+CIVICFLOW_LOGIN_LOCKOUT_MINUTES = _number("CIVICFLOW_LOGIN_LOCKOUT_MINUTES", 15, least=1)
 
 # The REST API (workflows/api/, docs/api/reference.md): JSON only, every error as problem+json.
 # -- cache: login throttling and API rate limits count here, so in production every process

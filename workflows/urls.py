@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from workflows import apply_views, citizen_views, message_views, views
+from workflows import account_views, apply_views, citizen_views, message_views, views
 
 urlpatterns = [
     path("", views.catalogue, name="catalogue"),
@@ -29,7 +29,21 @@ urlpatterns = [
     path("work/", views.inbox, name="inbox"),
     path("work/tasks/<int:task_id>/", views.task_detail, name="task"),
     path("work/tasks/<int:task_id>/files/<uuid:upload_id>/", views.task_file, name="task_file"),
-    path("accounts/login/", views.StaffLoginView.as_view(), name="login"),
+    path("account/create/", account_views.create, name="account_create"),
+    path("account/check-email/", account_views.check_email, name="account_check_email"),
+    path("account/verify/resend/", account_views.resend, name="account_resend"),
+    path("account/verify/<str:token>/", account_views.verify, name="account_verify"),
+    path("account/sign-in/", account_views.sign_in, name="account_sign_in"),
+    path("account/sign-out/", account_views.sign_out, name="account_sign_out"),
+    path("account/password-reset/", account_views.password_reset, name="account_password_reset"),
+    path("account/password-reset/sent/", account_views.password_reset_sent, name="account_password_reset_sent"),
+    path(
+        "account/password-reset/<uidb64>/<token>/",
+        account_views.password_reset_confirm,
+        name="account_password_reset_confirm",
+    ),
+    path("account/password-reset/done/", account_views.password_reset_done, name="account_password_reset_done"),
+    path("accounts/login/", account_views.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("workflows.api.urls")),

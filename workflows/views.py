@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -18,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from engine import localized
-from workflows import applicants, notices, privacy, programs, selectors, services, uploads
+from workflows import applicants, citizens, notices, privacy, programs, selectors, services, uploads
 from workflows.models import Case, Task, Upload
 
 
@@ -37,9 +33,18 @@ def catalogue(request: HttpRequest) -> HttpResponse:
     return render(request, "workflows/catalogue.html", {"programs": cards})
 
 
+def _citizen_refused(request: HttpRequest) -> HttpResponse | None:
+    """Staff pages are not for citizens' accounts: a page that says so, with the way to their own."""
+    if not citizens.is_citizen(request.user):
+        return None
+    return render(request, "workflows/account/staff_only.html", status=403)
+
+
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
+    if (refused := _citizen_refused(request)) is not None:
+        return refused
     lang = language_of(request)
     rows = [
         {"task": task, "program_title": localized(task.case.program.title, lang)}
@@ -51,6 +56,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
+    if (refused := _citizen_refused(request)) is not None:
+        return refused
     try:
         task = selectors.task_visible_to(request.user, task_id)
     except Task.DoesNotExist:
@@ -214,15 +221,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
-
-
-class StaffLoginView(auth_views.LoginView):
-    """Django's sign-in page, offering the agency's single sign-on too when it is switched on."""
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        if settings.CIVICFLOW_OIDC_ENABLED:
-            context["sso_name"] = settings.CIVICFLOW_OIDC_PROVIDER_NAME
-            context["sso_url"] = reverse("oidc_authentication_init")
-            context["sso_refused"] = self.request.GET.get("sso") == "refused"
-        return context

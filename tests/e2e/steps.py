@@ -37,6 +37,14 @@ def sign_in(page: Page, user: User) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def citizen_sign_in(page: Page, email: str) -> None:
+    """Fill the citizens' sign-in page the browser is on; it then goes where it was going (``next``)."""
+    heading(page, "Sign in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main").get_by_role("button", name="Sign in").click()
+
+
 def choose(scope: Page | Locator, label: str) -> None:
     """Tick a radio button the way people do: USWDS draws the label, the input sits off-screen."""
     scope.locator("label", has_text=re.compile(f"^{re.escape(label)}$")).click()

@@ -29,6 +29,31 @@ def test_the_staff_sign_in_page_is_accessible(any_page: Page, live_server) -> No
     assert_accessible(any_page, context="staff sign-in")
 
 
+@pytest.mark.parametrize(
+    ("path", "context"),
+    [
+        ("/account/create/", "create an account"),
+        ("/account/sign-in/", "citizens' sign-in"),
+        ("/account/check-email/", "check your email"),
+        ("/account/password-reset/", "password reset"),
+        ("/account/verify/not-a-real-link/", "confirmation link that does not work"),
+    ],
+)
+def test_the_citizens_account_pages_are_accessible(any_page: Page, live_server, path: str, context: str) -> None:
+    response = any_page.goto(f"{live_server.url}{path}")
+    assert response is not None
+    assert response.status in {200, 404}
+    assert_accessible(any_page, context=context)
+
+
+def test_the_create_account_page_with_errors_is_accessible(any_page: Page, live_server) -> None:
+    any_page.goto(f"{live_server.url}/account/create/")
+    any_page.get_by_label("Email address").fill("not-an-address")
+    any_page.get_by_role("button", name="Create account").click()
+    assert any_page.get_by_role("heading", name="There is a problem").count() == 1
+    assert_accessible(any_page, context="create an account, with an error")
+
+
 def test_the_api_reference_page_is_accessible(any_page: Page, live_server) -> None:
     response = any_page.goto(f"{live_server.url}/api/v1/docs")
     assert response is not None

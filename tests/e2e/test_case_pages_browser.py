@@ -16,13 +16,14 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import FilePayload, Locator, Page, expect
 
 from tests.conftest import make_user
-from tests.e2e.steps import PDF, check_page, heading, sign_in
+from tests.e2e.steps import PDF, check_page, citizen_sign_in, heading, sign_in
 from tests.workflows.apply_steps import begin, fill_to_check
 from workflows import applicants, services
-from workflows.models import AccessLog, Case, CaseEvent, Task, Upload
+from workflows.models import AccessLog, Case, CaseEvent, CitizenAccount, Task, Upload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -37,7 +38,12 @@ def _private_files(settings, tmp_path):
 
 @pytest.fixture
 def citizen(db: None) -> User:
-    return make_user("cora")
+    """A citizen with a confirmed account (workflows/citizens.py), signing in as cora@example.org."""
+    user = make_user("cora")
+    CitizenAccount.objects.create(
+        user=user, email="cora@example.org", verified_at=timezone.now(), created_at=timezone.now()
+    )
+    return user
 
 
 def applied_signed_in(citizen: User) -> Case:
@@ -75,7 +81,7 @@ def test_a_citizen_reads_the_request_in_their_messages_and_sends_a_new_proof(
 
     # Your applications: the case is waiting for the citizen.
     page.goto(f"{live_server.url}/my/applications/")
-    sign_in(page, citizen)
+    citizen_sign_in(page, "cora@example.org")
     heading(page, "Your applications")
     row = page.get_by_role("row", name=re.compile(case.reference))
     expect(row).to_contain_text("Library card")
@@ -151,7 +157,7 @@ def test_a_citizen_withdraws_an_application_after_confirming(any_page: Page, liv
     case = applied_signed_in(citizen)
 
     page.goto(f"{live_server.url}/my/applications/{case.public_id}/")
-    sign_in(page, citizen)
+    citizen_sign_in(page, "cora@example.org")
     heading(page, f"Application {case.reference}")
     expect(status(page)).to_have_text("In progress")
 

@@ -239,7 +239,7 @@ def test_someone_elses_message_and_odd_ids_are_not_found(library_card, librarian
 def test_the_message_centre_asks_visitors_to_sign_in(library_card, client):
     response = client.get(reverse("my_messages"))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert response["Location"].startswith(reverse("account_sign_in"))
 
 
 def test_staff_see_each_notices_deliveries_on_the_task_page(library_card, librarian, client):

@@ -116,6 +116,9 @@ def test_development_generates_a_secret_key_once_and_keeps_it(tmp_path):
         ("CIVICFLOW_UPLOAD_MAX_BYTES", "5MB", "CIVICFLOW_UPLOAD_MAX_BYTES must be a whole number"),
         ("EMAIL_PORT", "smtp", "EMAIL_PORT must be a whole number"),
         ("CIVICFLOW_PUBLIC_URL", "apply.example.gov", "CIVICFLOW_PUBLIC_URL must start with https://"),
+        ("CIVICFLOW_LOGIN_MAX_ATTEMPTS", "0", "CIVICFLOW_LOGIN_MAX_ATTEMPTS must be at least 1"),
+        ("CIVICFLOW_LOGIN_LOCKOUT_MINUTES", "a while", "CIVICFLOW_LOGIN_LOCKOUT_MINUTES must be a whole number"),
+        ("CIVICFLOW_EMAIL_LINK_HOURS", "0", "CIVICFLOW_EMAIL_LINK_HOURS must be at least 1"),
     ],
 )
 def test_a_wrong_setting_gets_one_clear_line(tmp_path, name, value, words):
