@@ -19,7 +19,9 @@ from workflows import services
 from workflows.api.views import HoldsAStaffRole
 from workflows.models import Task
 
-CALLERS = ("anonymous", "citizen", "librarian", "no_role")
+CALLERS = ("anonymous", "citizen", "librarian", "no_role", "designer")
+DESIGNER_ROUTES = {"definitions_check", "program_versions", "program_version"}
+"""Designers only: everyone else is refused (401 anonymous, 403 signed in)."""
 
 
 def api_routes() -> list[URLPattern]:
@@ -45,6 +47,7 @@ def staff_only(route: URLPattern) -> bool:
 def test_the_walk_covers_the_routes_it_should():
     names = {route.name for route in api_routes()}
     assert {"cases", "case", "case_events", "task_reassign", "tasks", "submissions", "schema", "docs"} <= names
+    assert names >= DESIGNER_ROUTES
 
 
 @pytest.mark.django_db
@@ -57,9 +60,10 @@ def test_no_route_answers_500_or_grants_what_the_caller_may_not_have(library_car
         "citizen": Api(token_for(citizen)),  # holds no role, but applied: their own case is in the walk
         "librarian": Api(token_for(make_user("lena", "librarian"))),
         "no_role": Api(token_for(make_user("nora"))),
+        "designer": Api(token_for(make_user("dana", "designer"))),
     }
     by_converter: dict[type, Any] = {
-        SlugConverter: library_card.slug,
+        SlugConverter: library_card.slug,  # a version's hash too: no such version, a 404
         IntConverter: task.pk,
         UUIDConverter: case.public_id,
     }
@@ -76,7 +80,15 @@ def test_no_route_answers_500_or_grants_what_the_caller_may_not_have(library_car
                 outcome = f"{method.upper()} {path} as {who}: {response.status_code}"
                 walked += 1
                 assert response.status_code < 500, outcome
-                if staff_only(route) and who != "librarian":
+                if route.name in DESIGNER_ROUTES and who != "designer":
+                    expected = 401 if who == "anonymous" else 403
+                    assert response.status_code == expected, outcome
+                elif route.name in DESIGNER_ROUTES:
+                    # The empty object carries no files; the version list is the designer's to read.
+                    assert response.status_code == (
+                        400 if method == "post" else 200 if route.name == "program_versions" else 404
+                    ), outcome
+                elif staff_only(route) and who not in {"librarian", "designer"}:
                     expected = 401 if who == "anonymous" else 403
                     assert response.status_code == expected, outcome
     assert walked >= len(CALLERS) * 10
