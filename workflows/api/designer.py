@@ -64,16 +64,16 @@ def uploaded_files(data: Any, *, allowed_keys: frozenset[str]) -> dict[str, str]
         _check_path(name)
         if not isinstance(text, str):
             raise _refused("not_text", "A file is not text", f"{name}: send the file's text as a JSON string")
-        if _CONTROL.search(text):
-            raise _refused(
-                "binary_file", "A file is not text", f"{name}: contains control characters; definitions are text"
-            )
         if len(text) > MAX_FILE_CHARS:
             raise _refused(
                 "file_too_large",
                 "A file is too large",
                 f"{name}: {len(text):,} characters; a file may have at most {MAX_FILE_CHARS:,}",
                 status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        if _CONTROL.search(text):
+            raise _refused(
+                "binary_file", "A file is not text", f"{name}: contains control characters; definitions are text"
             )
     return dict(files)
 
