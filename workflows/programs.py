@@ -34,18 +34,38 @@ def read_folder(folder: Path, *, calendars: Path | None = None) -> dict[str, str
     files: dict[str, str] = {}
     for path in sorted(folder.rglob("*")):
         name = path.relative_to(folder).as_posix()
-        if (
-            path.is_file()
-            and path.suffix in DEFINITION_SUFFIXES
-            and not path.name.startswith(".")
-            and not name.startswith(NOT_DEFINITION)
-        ):
+        if path.is_file() and is_definition_file(name):
             files[name] = path.read_text(encoding="utf-8")
+    return with_shared_calendar(files, calendars if calendars is not None else folder.parent / CALENDARS_FOLDER)
+
+
+def is_definition_file(name: str) -> bool:
+    """Is the file at ``name`` (relative to its program folder) part of a published version?"""
+    base = name.rsplit("/", 1)[-1]
+    return base.endswith(DEFINITION_SUFFIXES) and not base.startswith(".") and not name.startswith(NOT_DEFINITION)
+
+
+def with_shared_calendar(files: dict[str, str], shared: Path, *, replace_own: bool = True) -> dict[str, str]:
+    """``files`` with the calendar its workflow names copied in from the ``shared`` calendars folder.
+
+    ``replace_own=False`` keeps a calendar the files already carry (an upload that brought its own).
+    """
     calendar_id = _calendar_named(files)
-    shared = calendars if calendars is not None else folder.parent / CALENDARS_FOLDER
-    if calendar_id and (shared / f"{calendar_id}.yaml").is_file():
-        files[f"calendars/{calendar_id}.yaml"] = (shared / f"{calendar_id}.yaml").read_text(encoding="utf-8")
+    name = f"calendars/{calendar_id}.yaml"
+    if calendar_id and (shared / f"{calendar_id}.yaml").is_file() and (replace_own or name not in files):
+        files = {**files, name: (shared / f"{calendar_id}.yaml").read_text(encoding="utf-8")}
     return files
+
+
+def declared_program(files: dict[str, str]) -> tuple[str | None, str | None]:
+    """The ``id`` and ``agency`` program.yaml declares, when it can be read (the checker says why not)."""
+    try:
+        document = parse_yaml(PROGRAM_FILE, files.get(PROGRAM_FILE, ""))
+    except engine.DefinitionError:
+        return None, None
+    data = document.data if isinstance(document.data, dict) else {}
+    program_id, agency = data.get("id"), data.get("agency")
+    return (program_id if isinstance(program_id, str) else None), (agency if isinstance(agency, str) else None)
 
 
 def _calendar_named(files: dict[str, str]) -> str | None:

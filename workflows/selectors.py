@@ -7,10 +7,10 @@ import uuid
 
 from django.contrib.auth.models import User
 from django.db.models import Case as SqlCase
-from django.db.models import F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Value, When
 
 from engine.model import EachStep, HumanStep
-from workflows import privacy, programs
+from workflows import privacy, programs, roles
 from workflows.models import (
     ApiToken,
     Case,
@@ -30,6 +30,32 @@ def programs_open() -> QuerySet[Program]:
 
 def program_open(slug: str) -> Program:
     return programs_open().get(slug=slug)
+
+
+def program_designed_by(user: Actor, slug: str) -> Program:
+    """The program, when the user is a designer for its agency; ``Program.DoesNotExist`` otherwise."""
+    program = Program.objects.select_related("current_version").get(slug=slug)
+    if not roles.holds(user, "designer", agency=program.agency):
+        raise Program.DoesNotExist(slug)
+    return program
+
+
+def versions_designed_by(user: Actor, slug: str) -> tuple[Program, QuerySet[DefinitionVersion]]:
+    """A program's published versions, newest first, each with ``running_cases`` counted (files deferred).
+
+    ``Program.DoesNotExist`` unless the user is a designer for the program's agency.
+    """
+    program = program_designed_by(user, slug)
+    return program, program_versions(program)
+
+
+def program_versions(program: Program) -> QuerySet[DefinitionVersion]:
+    """A program's versions, newest first, each with ``running_cases`` counted."""
+    return (
+        DefinitionVersion.objects.filter(program=program)
+        .annotate(running_cases=Count("cases", filter=Q(cases__status=Case.Status.RUNNING)))
+        .order_by("-published_at", "-pk")
+    )
 
 
 def case_by_public_id(public_id: str) -> Case:

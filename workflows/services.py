@@ -107,12 +107,16 @@ class PublishResult:
     created: bool
 
 
-def definition_publish(*, files: dict[str, str], folder: str, published_by: str = "") -> PublishResult:
+def definition_publish(
+    *, files: dict[str, str], folder: str, published_by: str = "", replaces: str | None = None
+) -> PublishResult:
     """Store a program's files as an immutable version and make it the current one.
 
     Refused with ``engine.DefinitionError`` (carrying every problem) when the
     checker finds any. Publishing the same files again changes nothing (and keeps who
-    published them first).
+    published them first). With ``replaces`` (the content hash of the version the designer
+    checked against; ``""`` for a program not published yet), ``Conflict`` when the program's
+    current version is another one by now: someone published in between.
     """
     definition, problems = programs.check(files, folder=folder)
     if definition is None:
@@ -128,6 +132,13 @@ def definition_publish(*, files: dict[str, str], folder: str, published_by: str 
                 "reference_prefix": info.reference_prefix,
             },
         )
+        if replaces is not None:
+            current_hash = program.current_version.content_hash if program.current_version else ""
+            if current_hash != replaces:
+                raise Conflict(
+                    f"the current version of {info.id} is {current_hash[:12] or 'none'}, not "
+                    f"{replaces[:12] or 'none'}: someone published meanwhile; check against it again"
+                )
         version = DefinitionVersion.objects.filter(program=program, content_hash=definition.content_hash).first()
         created = version is None
         if version is None:

@@ -292,6 +292,9 @@ CIVICFLOW_SMS_FILE_DIR = Path(os.environ.get("CIVICFLOW_SMS_FILE_DIR", VAR_DIR /
 # Browsers may submit applications through the API (POST /api/v1/programs/<slug>/submissions)
 # only from the site itself and from these origins (scheme://host[:port], comma-separated):
 # another site's page cannot make a visitor's browser submit in their name (threat T9).
+# The designer routes (/api/v1/definitions/check, /api/v1/programs/<id>/versions) take a whole
+# program folder in one JSON body: their own limit, larger than DATA_UPLOAD_MAX_MEMORY_SIZE.
+CIVICFLOW_DEFINITION_MAX_BYTES = _number("CIVICFLOW_DEFINITION_MAX_BYTES", 8 * 1024 * 1024, least=64 * 1024)
 CIVICFLOW_API_ALLOWED_ORIGINS = _list("CIVICFLOW_API_ALLOWED_ORIGINS", "")
 for _origin in CIVICFLOW_API_ALLOWED_ORIGINS:
     if not _origin.startswith(("https://", "http://")) or _origin.count("/") != 2:

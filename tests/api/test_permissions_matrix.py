@@ -20,8 +20,10 @@ from workflows.api.citizen_views import IsCitizen
 from workflows.api.views import HoldsAStaffRole
 from workflows.models import Task
 
-CALLERS = ("anonymous", "citizen", "librarian", "agency_admin", "no_role")
-STAFF_CALLERS = ("librarian", "agency_admin")
+CALLERS = ("anonymous", "citizen", "librarian", "agency_admin", "no_role", "designer")
+STAFF_CALLERS = ("librarian", "agency_admin", "designer")
+DESIGNER_ROUTES = {"definitions_check", "program_versions", "program_version"}
+"""Designers only: everyone else is refused (401 anonymous, 403 signed in)."""
 
 
 def api_routes() -> list[URLPattern]:
@@ -57,6 +59,7 @@ def test_the_walk_covers_the_routes_it_should():
     assert {"cases", "case", "case_events", "task_reassign", "tasks", "submissions", "schema", "docs"} <= names
     assert {"webhooks", "webhook", "webhook_rotate_secret", "webhook_deliveries"} <= names
     assert {"my_cases", "my_case", "my_case_response", "my_case_withdraw", "my_messages", "my_message"} <= names
+    assert names >= DESIGNER_ROUTES
 
 
 @pytest.mark.django_db
@@ -74,9 +77,10 @@ def test_no_route_answers_500_or_grants_what_the_caller_may_not_have(library_car
         "librarian": Api(token_for(make_user("lena", "librarian"))),
         "agency_admin": Api(token_for(make_user("ada", "agency_admin"))),
         "no_role": Api(token_for(make_user("nora"))),
+        "designer": Api(token_for(make_user("dana", "designer"))),
     }
     by_converter: dict[type, Any] = {
-        SlugConverter: library_card.slug,
+        SlugConverter: library_card.slug,  # a version's hash too: no such version, a 404
         IntConverter: task.pk,
         UUIDConverter: case.public_id,
     }
@@ -96,7 +100,15 @@ def test_no_route_answers_500_or_grants_what_the_caller_may_not_have(library_car
                 outcome = f"{method.upper()} {path} as {who}: {response.status_code}"
                 walked += 1
                 assert response.status_code < 500, outcome
-                if staff_only(route) and who not in STAFF_CALLERS:
+                if route.name in DESIGNER_ROUTES and who != "designer":
+                    expected = 401 if who == "anonymous" else 403
+                    assert response.status_code == expected, outcome
+                elif route.name in DESIGNER_ROUTES:
+                    # The empty object carries no files; the version list is the designer's to read.
+                    assert response.status_code == (
+                        400 if method == "post" else 200 if route.name == "program_versions" else 404
+                    ), outcome
+                elif staff_only(route) and who not in STAFF_CALLERS:
                     expected = 401 if who == "anonymous" else 403
                     assert response.status_code == expected, outcome
                 if (route.name or "").startswith("webhook") and who != "agency_admin":

@@ -26,9 +26,10 @@ from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.response import Response
 
+import engine
 from forms.errors import pointer_from
 from forms.limits import measure
 from forms.validation import MAX_DATA_DEPTH
@@ -52,7 +53,7 @@ class Problem:
     code: str
     title: str
     detail: str
-    errors: tuple[Mapping[str, str], ...] | None = None
+    errors: tuple[Mapping[str, Any], ...] | None = None
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -95,32 +96,52 @@ def body_too_large(limit: int) -> ApiProblem:
 class BoundedJSONParser(JSONParser):
     """DRF's JSON parser with the limits its own lacks.
 
-    DRF reads the body straight from the request, past Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``,
-    and lets ``json.load``'s ``RecursionError`` escape as a 500. Here the body is read up to the
+    DRF lets ``json.load``'s ``RecursionError`` escape as a 500. Here the body is read up to the
     limit (413 beyond it), decoded (400 for text that is not UTF-8 JSON, or is nested too deep to
     decode), then measured without recursion, so no later step recurses past ``MAX_BODY_DEPTH``.
+    The limit is Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (DRF reads a JSON body through
+    ``request.body``, which applies it too).
     """
 
     def parse(
         self, stream: IO[Any] | None, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
     ) -> Any:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        request = (parser_context or {}).get("request")
-        declared = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if limit is not None and declared and declared.isdigit() and int(declared) > limit:
-            raise body_too_large(limit)  # refused before a byte is read
-        raw: bytes = stream.read(limit + 1 if limit is not None else -1) if stream is not None else b""
-        if limit is not None and len(raw) > limit:
-            raise body_too_large(limit)
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except RecursionError:
-            raise _too_deep() from None
-        except (ValueError, UnicodeDecodeError) as error:
-            raise exceptions.ParseError(f"the body is not valid JSON: {error}") from None
-        if measure(data, max_bytes=max(len(raw), 1) * 8, max_depth=MAX_BODY_DEPTH).excess == "too_deep":
-            raise _too_deep()
-        return data
+        return parse_bounded(stream, parser_context, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
+class DefinitionJSONParser(BaseParser):
+    """For the designer routes, whose body is a whole program folder: ``CIVICFLOW_DEFINITION_MAX_BYTES``.
+
+    Deliberately not a ``JSONParser``: DRF hands those ``request.body``, which Django refuses
+    beyond ``DATA_UPLOAD_MAX_MEMORY_SIZE``; any other parser reads the request's stream itself.
+    """
+
+    media_type = "application/json"
+
+    def parse(
+        self, stream: IO[Any] | None, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        return parse_bounded(stream, parser_context, settings.CIVICFLOW_DEFINITION_MAX_BYTES)
+
+
+def parse_bounded(stream: IO[Any] | None, parser_context: Mapping[str, Any] | None, limit: int | None) -> Any:
+    """A JSON body read up to ``limit`` bytes (413 beyond), decoded and measured (400 when too deep)."""
+    request = (parser_context or {}).get("request")
+    declared = request.META.get("CONTENT_LENGTH") if request is not None else None
+    if limit is not None and declared and declared.isdigit() and int(declared) > limit:
+        raise body_too_large(limit)  # refused before a byte is read
+    raw: bytes = stream.read(limit + 1 if limit is not None else -1) if stream is not None else b""
+    if limit is not None and len(raw) > limit:
+        raise body_too_large(limit)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise _too_deep() from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise exceptions.ParseError(f"the body is not valid JSON: {error}") from None
+    if measure(data, max_bytes=max(len(raw), 1) * 8, max_depth=MAX_BODY_DEPTH).excess == "too_deep":
+        raise _too_deep()
+    return data
 
 
 def _too_deep() -> ApiProblem:
@@ -165,6 +186,11 @@ def problem_for(exc: Exception, context: Mapping[str, Any]) -> Problem:
         return Problem(422, exc.code, "The submission is not valid", exc.message, errors)
     if isinstance(exc, services.ServiceError):
         return _service_problem(exc)
+    if isinstance(exc, engine.DefinitionError):
+        errors = tuple(definition_problem(problem) for problem in exc.problems)
+        failing = sum(1 for problem in exc.problems if problem.severity == "error")
+        detail = f"{failing} error(s) found; nothing was published"
+        return Problem(422, "definition_has_errors", "The definition has errors", detail, errors)
     if isinstance(exc, ApiProblem):
         return Problem(exc.status_code, exc.problem_code, exc.title, str(exc.detail))
     if isinstance(exc, exceptions.ValidationError):
@@ -191,6 +217,17 @@ _SERVICE_STATUS: tuple[tuple[type[services.ServiceError], int, str], ...] = (
     (services.Conflict, 409, "Conflict"),
     (services.ProgramNotOpen, 409, "The program is not open"),
 )
+
+
+def definition_problem(problem: engine.Problem) -> dict[str, Any]:
+    """One of the checker's problems as the API shows it (line and column 0: the whole file)."""
+    return {
+        "code": problem.code,
+        "message": problem.message,
+        "file": problem.path,
+        "location": {"line": problem.line, "column": problem.col},
+        "severity": problem.severity,
+    }
 
 
 def _service_problem(exc: services.ServiceError) -> Problem:

@@ -401,3 +401,79 @@ class WebhookDeliverySerializer(serializers.ModelSerializer[WebhookDelivery]):
 class WebhookDeliveryPageSerializer(serializers.Serializer[dict[str, Any]]):
     results = WebhookDeliverySerializer(many=True, read_only=True)
     next = serializers.CharField(read_only=True, allow_null=True, help_text="the next page; null on the last")
+
+
+# -------------------------------------------------------------------- designer: definitions and versions
+
+
+class DefinitionFilesSerializer(serializers.Serializer[dict[str, Any]]):
+    """A program folder's files. Documents the request; ``api.designer.uploaded_files`` reads it."""
+
+    files = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        help_text="path relative to the program folder (program.yaml, notices/approval.en.md, …) -> the file's text",
+    )
+
+
+class DefinitionPublishSerializer(DefinitionFilesSerializer):
+    replaces = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text=(
+            'the content hash of the version you checked against ("" for a new program): '
+            "409 if the current version is another by now"
+        ),
+    )
+
+
+class DefinitionProblemLocationSerializer(serializers.Serializer[dict[str, Any]]):
+    line = serializers.IntegerField(help_text="1-based; 0: the whole file")
+    column = serializers.IntegerField(help_text="1-based; 0: the whole file")
+
+
+class DefinitionProblemSerializer(serializers.Serializer[dict[str, Any]]):
+    code = serializers.CharField(help_text="stable, listed in the designer docs' problems page")
+    message = serializers.CharField()
+    file = serializers.CharField(help_text="path relative to the program folder")
+    location = DefinitionProblemLocationSerializer()
+    severity = serializers.ChoiceField(choices=["error", "warning"])
+
+
+class DefinitionChangeSerializer(serializers.Serializer[dict[str, Any]]):
+    kind = serializers.CharField(help_text="e.g. step_added, field_changed, notice_removed")
+    subject = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class DefinitionDiffSerializer(serializers.Serializer[dict[str, Any]]):
+    against = serializers.CharField(help_text="the content hash of the program's current version")
+    unchanged = serializers.BooleanField()
+    changes = DefinitionChangeSerializer(many=True)
+    running_cases = serializers.IntegerField(help_text="cases running on the current version")
+    affected_cases = serializers.IntegerField(help_text="of those, how many the changes touch")
+
+
+class DefinitionCheckSerializer(serializers.Serializer[dict[str, Any]]):
+    ok = serializers.BooleanField(help_text="no errors: publishing these files would succeed")
+    program = serializers.CharField(allow_null=True, help_text="the id in program.yaml, when readable")
+    content_hash = serializers.CharField(allow_null=True, help_text="the version these files would publish")
+    current_version = serializers.CharField(allow_null=True, help_text="the hash of the published version")
+    problems = DefinitionProblemSerializer(many=True)
+    diff = DefinitionDiffSerializer(allow_null=True, help_text="against the published version, when there is one")
+
+
+class VersionSerializer(serializers.Serializer[Any]):  # Any: one version row, or a list of them
+    content_hash = serializers.CharField()
+    published_at = serializers.DateTimeField()
+    published_by = serializers.CharField()
+    current = serializers.SerializerMethodField()
+    running_cases = serializers.IntegerField(help_text="cases running on this version")
+
+    def get_current(self, version: Any) -> bool:
+        return bool(version.pk == self.context["current_id"])
+
+
+class VersionDetailSerializer(VersionSerializer):
+    program = serializers.CharField(source="program.slug")
+    files = serializers.DictField(child=serializers.CharField(), help_text="path -> text, as published")

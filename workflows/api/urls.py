@@ -5,13 +5,18 @@ from __future__ import annotations
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from workflows.api import citizen_views, views
+from workflows.api import citizen_views, designer, views
 
 app_name = "api"
 
 urlpatterns = [
     path("programs", views.ProgramList.as_view(), name="programs"),
     path("programs/<slug:slug>", views.ProgramDetail.as_view(), name="program"),
+    path("programs/<slug:slug>/versions", designer.ProgramVersions.as_view(), name="program_versions"),
+    path(
+        "programs/<slug:slug>/versions/<slug:content_hash>", designer.ProgramVersion.as_view(), name="program_version"
+    ),
+    path("definitions/check", designer.DefinitionCheck.as_view(), name="definitions_check"),
     path("programs/<slug:slug>/submissions", views.SubmissionCreate.as_view(), name="submissions"),
     path("tasks", views.TaskList.as_view(), name="tasks"),
     path("tasks/<int:task_id>/claim", views.TaskClaim.as_view(), name="task_claim"),

@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import engine
 from engine import diff as definition_diff
-from workflows import programs
+from workflows import designer, programs
 from workflows.management.arguments import checked_definition
-from workflows.models import Case, DefinitionVersion, Program
+from workflows.models import DefinitionVersion, Program
 
 
 class Command(BaseCommand):
@@ -29,18 +29,13 @@ class Command(BaseCommand):
         slug = options["program"]
         old = self.version(slug, options["old"])
         new = self.version(slug, options["new"])
-        changes = definition_diff.diff(old, new)
-        self.stdout.write(definition_diff.describe(changes) or "no changes")
-        cases = list(
-            Case.objects.filter(program__slug=slug, status=Case.Status.RUNNING, version__content_hash=old.content_hash)
-            .only("reference", "state")
-            .order_by("pk")
-        )
-        affected = definition_diff.affected(changes, [engine.CaseState.from_json(case.state) for case in cases])
-        if cases:
-            self.stdout.write(f"\n{len(cases)} running case(s) on {old.content_hash[:12]}; {len(affected)} affected:")
-        for index, reason in affected:
-            self.stdout.write(f"  {cases[index].reference}: {reason}")
+        comparison = designer.compare(slug, old, new)
+        self.stdout.write(definition_diff.describe(comparison.changes) or "no changes")
+        if comparison.running:
+            running, affected = len(comparison.running), len(comparison.affected)
+            self.stdout.write(f"\n{running} running case(s) on {old.content_hash[:12]}; {affected} affected:")
+        for case, reason in comparison.affected:
+            self.stdout.write(f"  {case.reference}: {reason}")
 
     def version(self, slug: str, ref: str) -> engine.Definition:
         if ref == "disk" or Path(ref).is_dir():
