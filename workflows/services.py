@@ -626,13 +626,14 @@ def _lock_case_of_task(task_id: int, user: Actor, *, doing: str, must_be_open: b
     )
     agency = task.case.program.agency
     # Staff of another agency are told the task does not exist, as the selectors tell them.
-    if not roles.works_for(user, agency):
+    if user.is_authenticated and not roles.works_for(user, agency):
         raise Task.DoesNotExist(task_id)
     if must_be_open and task.status != Task.Status.OPEN:
         raise Conflict("this task has already been completed")
     # Grants are re-read now: a role revoked since the page was drawn no longer counts.
     if isinstance(user, AnonymousUser) or not holds(user, task.role, agency=agency, queue=task.queue):
-        raise NotAllowed(f"only a {task.role.replace('_', ' ')} of this queue can {doing}")
+        where = f" of the {task.queue} queue" if task.queue else ""
+        raise NotAllowed(f"only a {task.role.replace('_', ' ')}{where} can {doing}")
     return task, user
 
 
@@ -777,7 +778,7 @@ def case_add_document(*, task_id: int, user: Actor, file: UploadedFile[Any] | No
     if found is None:
         raise Task.DoesNotExist(task_id)
     role, queue, agency = found
-    if not roles.works_for(user, agency):
+    if user.is_authenticated and not roles.works_for(user, agency):
         raise Task.DoesNotExist(task_id)
     if not holds(user, role, agency=agency, queue=queue):
         raise NotAllowed(f"only a {role.replace('_', ' ')} can add documents to this case")

@@ -144,7 +144,7 @@ def test_a_task_in_a_queue_is_only_for_that_queue_or_the_whole_role(task, librar
     assert list(selectors.tasks_visible_to(south)) == []
     assert list(selectors.cases_visible_to(south)) == []
     assert list(selectors.cases_visible_to(north)) == [task.case]
-    with pytest.raises(services.NotAllowed, match="only a librarian of this queue"):
+    with pytest.raises(services.NotAllowed, match="only a librarian of the north queue can act on this task"):
         services.task_claim(task_id=task.pk, user=south)
     with pytest.raises(services.ServiceError, match="sol is not a librarian of the north queue"):
         services.task_reassign(task_id=task.pk, user=librarian, to_username="sol")
