@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.cache import cache
 
 from tests.webhook_receiver import WebhookReceiver, allow_loopback
 from workflows import programs, services
-from workflows.models import Program
+from workflows.models import Program, RoleGrant
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFINITIONS = ROOT / "definitions"
@@ -31,9 +31,15 @@ def library_card(db: None) -> Program:
     return Program.objects.get(slug="library-card")
 
 
-def make_user(username: str, *roles: str) -> User:
+LIBRARY_AGENCY = "city-library"
+"""The agency of the shipped library-card program."""
+
+
+def make_user(username: str, *roles: str, agency: str = LIBRARY_AGENCY, queue: str = "") -> User:
+    """A user holding ``roles`` for ``agency`` (``*``: every agency) and ``queue`` (blank: every queue)."""
     user = User.objects.create_user(username=username, password="correct horse battery staple")
-    user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
+    for role in roles:
+        RoleGrant.objects.create(user=user, role=role, agency=agency, queue=queue)
     return user
 
 

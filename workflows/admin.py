@@ -1,12 +1,16 @@
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin
-from django.db.models import Model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from workflows import outbox, privacy, services
+from engine.loading import NAME
+from workflows import outbox, privacy, selectors, services
 from workflows.models import (
     AccessLog,
     ApiToken,
@@ -15,11 +19,25 @@ from workflows.models import (
     DefinitionVersion,
     Outbox,
     Program,
+    RoleGrant,
     Task,
     Timer,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from workflows.roles import ALL_AGENCIES
+
+
+def _cases_for_admin(request: HttpRequest) -> QuerySet[Case]:
+    """The cases a non-superuser may open in the admin: the ones they read anywhere else, plus
+    the ones of the agencies they audit (superusers: all)."""
+    user = request.user
+    if user.is_superuser:
+        return Case.objects.all()
+    audited = privacy.audited_agencies(user)
+    if ALL_AGENCIES in audited:
+        return Case.objects.all()
+    return Case.objects.filter(Q(pk__in=selectors.cases_visible_to(user).values("pk")) | Q(program__agency__in=audited))
 
 
 @admin.register(Program)
@@ -53,6 +71,10 @@ class CaseAdmin(admin.ModelAdmin[Case]):
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False  # cases change only through services, which keep the history
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
+        # Another agency's case is not found here either (404), as on the pages and the API.
+        return super().get_queryset(request).filter(pk__in=_cases_for_admin(request).values("pk"))
 
     @admin.display(description="answers (sensitive ones masked)")
     def answers(self, obj: Case) -> str:
@@ -92,6 +114,14 @@ class AccessLogAdmin(admin.ModelAdmin[AccessLog]):
         user = request.user
         return bool(user.is_active and user.is_staff and (user.is_superuser or privacy.is_auditor(user)))
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccessLog]:
+        """An auditor reads the access logs of their agencies' cases (every case with a ``*`` grant)."""
+        found = super().get_queryset(request)
+        if request.user.is_superuser:
+            return found
+        audited = privacy.audited_agencies(request.user)
+        return found if ALL_AGENCIES in audited else found.filter(case__program__agency__in=audited)
+
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
 
@@ -110,6 +140,9 @@ class TaskAdmin(admin.ModelAdmin[Task]):
     list_display = ["case", "step", "role", "status", "assignee", "created_at"]
     list_filter = ["status", "role"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Task]:
+        return super().get_queryset(request).filter(case__in=_cases_for_admin(request).values("pk"))
+
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
@@ -117,6 +150,9 @@ class TaskAdmin(admin.ModelAdmin[Task]):
 @admin.register(CaseEvent)
 class CaseEventAdmin(admin.ModelAdmin[CaseEvent]):
     list_display = ["case", "at", "kind", "actor"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CaseEvent]:
+        return super().get_queryset(request).filter(case__in=_cases_for_admin(request).values("pk"))
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
@@ -254,3 +290,64 @@ class WebhookDeliveryAdmin(_ReadOnlyAdmin[WebhookDelivery]):
         "duration_ms",
         "response_excerpt",
     ]
+
+
+class RoleGrantForm(forms.ModelForm[RoleGrant]):
+    class Meta:
+        model = RoleGrant
+        fields = ["role", "agency", "queue"]
+
+    def clean_role(self) -> str:
+        role = str(self.cleaned_data["role"]).strip()
+        if not NAME.fullmatch(role):
+            raise forms.ValidationError(
+                f"{role!r} is not a role name: write it as programs do (librarian, case_worker)"
+            )
+        return role
+
+    def clean_agency(self) -> str:
+        agency = str(self.cleaned_data["agency"]).strip()
+        if agency != ALL_AGENCIES and not services.AGENCY_PATTERN.fullmatch(agency):
+            raise forms.ValidationError(
+                f"{agency!r} is not an agency: write its slug as program.yaml does (city-library), or * for all"
+            )
+        return agency
+
+    def clean_queue(self) -> str:
+        return str(self.cleaned_data.get("queue") or "").strip()
+
+
+class RoleGrantInline(admin.TabularInline[RoleGrant, User]):
+    """The roles a person holds, each for one agency (``*``: every agency) and optionally one queue."""
+
+    model = RoleGrant
+    form = RoleGrantForm
+    extra = 0
+    fields = ["role", "agency", "queue", "granted_at"]
+    readonly_fields = ["granted_at"]
+    verbose_name = "role grant"
+
+    def _superuser(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+    def has_view_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return self._superuser(request)
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return self._superuser(request)
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return self._superuser(request)
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return self._superuser(request)
+
+
+class StaffUserAdmin(UserAdmin):  # type: ignore[type-arg]
+    """Django's user admin, with the person's role grants (roles are grants, not groups)."""
+
+    inlines = [RoleGrantInline]
+
+
+admin.site.unregister(User)
+admin.site.register(User, StaffUserAdmin)

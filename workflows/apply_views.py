@@ -32,7 +32,7 @@ from engine import localized
 from engine.runtime import value_at
 from workflows import applicants, programs, ratelimits, selectors, services, uploads, wizard
 from workflows.models import Case, Draft, Program, Upload
-from workflows.roles import roles_of
+from workflows.roles import holds, roles_of
 from workflows.views import language_of
 
 SESSION_DRAFTS = "civicflow.drafts"
@@ -733,13 +733,13 @@ def assisted_start(request: HttpRequest) -> HttpResponse:
     if not roles_of(request.user):
         raise PermissionDenied
     lang = language_of(request)
-    held = roles_of(request.user)
     choices = []
     for program in selectors.programs_open():
         version = program.current_version
         assert version is not None  # programs_open() lists only programs with a published version
         info = programs.definition_of(version).program
-        if held & set(info.roles):  # only the program's own staff apply on someone's behalf
+        # Only the program's own staff, for its agency, apply on someone's behalf.
+        if any(holds(request.user, role, agency=program.agency) for role in info.roles):
             choices.append({"slug": program.slug, "title": localized(program.title, lang)})
     channels = [(value, label) for value, label in Case.Channel.choices if value not in ("online", "api")]
     values = {"program": "", "channel": "", "name": ""}

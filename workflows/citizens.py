@@ -22,11 +22,11 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import pre_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from workflows.models import Case, CitizenAccount, Draft
+from workflows.models import Case, CitizenAccount, Draft, RoleGrant
 
 _VERIFY_SALT = "civicflow.citizens.verify-email"
 
@@ -166,22 +166,13 @@ def refuse_staff_roles(user: User, roles: Iterable[str]) -> None:
         )
 
 
-def _no_roles_for_citizens(
-    sender: object, instance: object, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: object
-) -> None:
-    """Refuse adding a citizen to any group (a role), from any code path: the admin, a shell, a service."""
-    if action != "pre_add" or not pk_set:
-        return
-    if not reverse and isinstance(instance, User):
-        refuse_staff_roles(instance, ["role"])
-    elif reverse:
-        citizen = CitizenAccount.objects.filter(user_id__in=pk_set).select_related("user").first()
-        if citizen is not None:
-            refuse_staff_roles(citizen.user, ["role"])
+def _no_roles_for_citizens(sender: object, instance: RoleGrant, **kwargs: object) -> None:
+    """Refuse granting a citizen any role, from any code path: the admin, a shell, a service."""
+    refuse_staff_roles(instance.user, [instance.role])
 
 
 def connect_signals() -> None:
-    m2m_changed.connect(_no_roles_for_citizens, sender=User.groups.through, dispatch_uid="civicflow-citizen-roles")
+    pre_save.connect(_no_roles_for_citizens, sender=RoleGrant, dispatch_uid="civicflow-citizen-roles")
 
 
 def drafts_adopt(*, user: User, draft_ids: Iterable[str]) -> int:

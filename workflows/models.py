@@ -519,3 +519,30 @@ class CitizenAccount(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class RoleGrant(models.Model):
+    """One role a person holds, for one agency's programs and optionally one queue.
+
+    ``agency`` is a program's ``agency:`` slug, or ``*`` for every agency (a state auditor);
+    ``queue`` blank means every queue of the role. Grants are the only source of roles.
+    """
+
+    ALL_AGENCIES = "*"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField(max_length=64, help_text="a role named by programs (librarian, supervisor, auditor...)")
+    agency = models.CharField(max_length=100, help_text="the agency slug of the programs it covers, or * for all")
+    queue = models.CharField(max_length=100, blank=True, help_text="blank: every queue of the role")
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role", "agency", "queue"], name="one_grant_per_scope"),
+        ]
+        indexes = [models.Index(fields=["role", "agency"], name="grant_role_agency")]
+
+    def __str__(self) -> str:
+        where = "every agency" if self.agency == self.ALL_AGENCIES else self.agency
+        queue = f", queue {self.queue}" if self.queue else ""
+        return f"{self.role} for {where}{queue}"

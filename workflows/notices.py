@@ -37,7 +37,7 @@ from markdown_it import MarkdownIt
 import engine
 from engine import notices as notice_texts
 from engine.runtime import value_at
-from workflows import applicants, audit, outbox, programs, sms
+from workflows import applicants, audit, outbox, programs, roles, sms
 from workflows.models import Case, Notice, Outbox, Task
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,11 @@ def send(
         body=rendered.markdown,
         created_at=now,
     )
-    emails = _email_recipients(case, definition, account) if to_citizen else _role_holders(effect.to)
+    emails = (
+        _email_recipients(case, definition, account)
+        if to_citizen
+        else _role_holders(effect.to, agency=definition.program.agency)
+    )
     for address, who in emails:
         outbox.enqueue(
             kind="email",
@@ -249,10 +253,10 @@ def _phone_number(case: Case, definition: engine.Definition) -> str:
     return answered.strip() if isinstance(answered, str) else ""
 
 
-def _role_holders(role: str) -> list[tuple[str, str]]:
-    """(address, user name) of every active holder of the role who has an e-mail address, each
-    address once (colleagues may share a team mailbox)."""
-    holders = User.objects.filter(groups__name=role, is_active=True).exclude(email="").order_by("username").distinct()
+def _role_holders(role: str, *, agency: str) -> list[tuple[str, str]]:
+    """(address, user name) of every active holder of the role for the program's agency who has
+    an e-mail address, each address once (colleagues may share a team mailbox)."""
+    holders = roles.holders_of(role, agency=agency).exclude(email="")
     by_address: dict[str, tuple[str, str]] = {}
     for user in holders:
         by_address.setdefault(_digest(user.email), (user.email, user.get_username()))

@@ -34,7 +34,7 @@ from engine.runtime import value_at
 from forms.tree import FieldNode, FormTree
 from workflows import programs, wizard
 from workflows.models import AccessLog, Case, DefinitionVersion
-from workflows.roles import Actor, roles_of
+from workflows.roles import ALL_AGENCIES, Actor, grants_of
 
 MASK = "••••"
 SENSITIVE = "x-sensitive"
@@ -355,13 +355,22 @@ def schemas_of(version: DefinitionVersion) -> AnswerSchemas:
 
 
 def may_reveal(user: Actor, definition: engine.Definition) -> bool:
-    """Does ``user`` hold a role the program lets see sensitive answers (``sensitive fields seen by``)?"""
+    """Does ``user`` hold, for the program's agency, a role the program lets see sensitive answers
+    (``sensitive fields seen by``)?"""
     seen_by = set(definition.program.privacy.sensitive_fields_seen_by)
-    return bool(seen_by & roles_of(user))
+    agency = definition.program.agency
+    return any(grant.role in seen_by and grant.covers_agency(agency) for grant in grants_of(user))
 
 
-def is_auditor(user: Actor) -> bool:
-    return AUDITOR_ROLE in roles_of(user)
+def audited_agencies(user: Actor) -> frozenset[str]:
+    """The agencies whose case histories and access logs the user audits (``*``: every agency)."""
+    return frozenset(grant.agency for grant in grants_of(user) if grant.role == AUDITOR_ROLE)
+
+
+def is_auditor(user: Actor, *, agency: str | None = None) -> bool:
+    """Is the user an auditor for ``agency`` (of any agency when None)?"""
+    audited = audited_agencies(user)
+    return bool(audited) and (agency is None or agency in audited or ALL_AGENCIES in audited)
 
 
 def sensitive_upload(case: Case, field: str) -> bool:

@@ -21,7 +21,7 @@ from workflows.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from workflows.roles import Actor, holds, roles_of
+from workflows.roles import Actor, holds
 
 
 def programs_open() -> QuerySet[Program]:
@@ -62,24 +62,50 @@ def case_by_public_id(public_id: str) -> Case:
     return Case.objects.select_related("program").get(public_id=public_id)
 
 
-def cases_visible_to(user: Actor) -> QuerySet[Case]:
-    """The cases of the programs whose roles the user holds, newest first (``-submitted_at, -pk``).
-
-    A case belongs to the staff its own version names (``roles:`` in its program.yaml), the
-    rule the services apply when staff act on a case: a case started before a role was added
-    or removed keeps the roles of the version it runs on. An account without a role sees none.
-    """
-    roles = roles_of(user)
-    if not roles:
-        return Case.objects.none()
+def _versions_naming(role: str) -> list[int]:
+    """The versions whose ``roles:`` (program.yaml) name ``role``."""
     # Versions are few and cached by hash (``programs.ready``): the files are read only once per process.
-    staffed = [
+    return [
         version.pk
         for version in DefinitionVersion.objects.defer("files")
-        if roles & set(programs.definition_of(version).program.roles)
+        if role in programs.definition_of(version).program.roles
     ]
+
+
+def _case_scope(grants: frozenset[roles.Grant]) -> Q:
+    """The cases these grants read.
+
+    A caseworker's grant reads the cases of its agency whose own version names the role
+    (``roles:`` in its program.yaml): a case started before a role was added or removed keeps
+    the roles of the version it runs on. A grant for one queue reads only the cases that have
+    had a task of the role in that queue. Supervisors and agency admins read every case of
+    their agency (a supervisor of one queue: the cases that have had a task in it).
+    """
+    scope = roles.NOTHING
+    for grant in grants:
+        agency = roles.agency_filter(grant.agency, "program__agency")
+        if grant.role in roles.OVERSIGHT_ROLES:
+            if grant.role == roles.SUPERVISOR and grant.queue:
+                agency &= Q(pk__in=Task.objects.filter(queue=grant.queue).values("case"))
+            scope |= agency
+            continue
+        condition = agency & Q(version__in=_versions_naming(grant.role))
+        if grant.queue:
+            condition &= Q(pk__in=Task.objects.filter(role=grant.role, queue=grant.queue).values("case"))
+        scope |= condition
+    return scope
+
+
+def cases_visible_to(user: Actor) -> QuerySet[Case]:
+    """The cases the user's grants read (``_case_scope``), newest first (``-submitted_at, -pk``).
+
+    An account without a grant sees none; staff of another agency see none of this agency's.
+    """
+    grants = roles.grants_of(user)
+    if not grants:
+        return Case.objects.none()
     return (
-        Case.objects.filter(version__in=staffed)
+        Case.objects.filter(_case_scope(grants))
         .select_related("program", "version")
         .defer("version__files")
         .order_by("-submitted_at", "-pk")
@@ -92,13 +118,20 @@ def case_visible_to(user: Actor, public_id: uuid.UUID) -> Case:
 
 
 def case_events_visible_to(user: Actor, public_id: uuid.UUID) -> QuerySet[CaseEvent]:
-    """A case's history, oldest first (``at, pk``), for its program's staff and for auditors.
+    """A case's history, oldest first (``at, pk``), for its readers and for its agency's auditors.
 
-    Auditors read every case's history, as they read every access log; anyone else gets
-    ``Case.DoesNotExist`` for a case that is not theirs to see.
+    Auditors read the history of every case of their agencies (all of them with a ``*``
+    grant), as they read those cases' access logs; anyone else gets ``Case.DoesNotExist`` for
+    a case that is not theirs to see.
     """
-    cases = Case.objects.all() if privacy.is_auditor(user) else cases_visible_to(user)
-    case_id = cases.values_list("pk", flat=True).get(public_id=public_id)
+    readable = cases_visible_to(user).values("pk")
+    audited = privacy.audited_agencies(user)
+    scope = Q(pk__in=readable)
+    if roles.ALL_AGENCIES in audited:
+        scope = Q()
+    elif audited:
+        scope |= Q(program__agency__in=audited)
+    case_id = Case.objects.filter(scope).values_list("pk", flat=True).get(public_id=public_id)
     return CaseEvent.objects.filter(case=case_id).select_related("actor").order_by("at", "pk")
 
 
@@ -111,30 +144,37 @@ PRIORITY_RANK = SqlCase(
 """Escalated cases first: urgent, then high, then the rest."""
 
 
-def tasks_visible_to(user: Actor) -> QuerySet[Task]:
-    """Open tasks for the user's roles that are theirs or nobody's yet: escalated cases first,
-    then the soonest due, then the oldest."""
+def _inbox_order(tasks: QuerySet[Task]) -> QuerySet[Task]:
     return (
-        Task.objects.filter(status=Task.Status.OPEN, role__in=roles_of(user))
-        .filter(Q(assignee__isnull=True) | Q(assignee=user.pk))
-        .select_related("case", "case__program", "assignee")
+        tasks.select_related("case", "case__program", "assignee")
         .annotate(priority_rank=PRIORITY_RANK)
         .order_by("priority_rank", F("due_at").asc(nulls_last=True), "created_at", "pk")
     )
 
 
+def tasks_visible_to(user: Actor) -> QuerySet[Task]:
+    """Open tasks the user works on (role, agency and queue of a grant) that are theirs or nobody's
+    yet: escalated cases first, then the soonest due, then the oldest."""
+    return _inbox_order(
+        Task.objects.filter(roles.task_scope(roles.grants_of(user)), status=Task.Status.OPEN).filter(
+            Q(assignee__isnull=True) | Q(assignee=user.pk)
+        )
+    )
+
+
 def task_visible_to(user: Actor, task_id: int) -> Task:
-    """A task the user may look at: any task (open or done) for one of their roles."""
+    """A task the user may look at (open or done): one they work on, or one they oversee."""
+    grants = roles.grants_of(user)
     return (
-        Task.objects.filter(role__in=roles_of(user))
+        Task.objects.filter(roles.task_scope(grants) | roles.oversight_scope(grants))
         .select_related("case", "case__program", "case__version", "assignee")
         .get(pk=task_id)
     )
 
 
-def role_holders(role: str) -> QuerySet[User]:
-    """The active people holding ``role``, by user name (whom a task can be handed to)."""
-    return User.objects.filter(groups__name=role, is_active=True).order_by("username").distinct()
+def role_holders(role: str, *, agency: str | None = None, queue: str | None = None) -> QuerySet[User]:
+    """The active people holding ``role`` for ``agency`` and ``queue`` (whom a task can be handed to)."""
+    return roles.holders_of(role, agency=agency, queue=queue)
 
 
 def api_token_by_secret(secret: str) -> ApiToken:
@@ -146,10 +186,15 @@ def api_token_by_secret(secret: str) -> ApiToken:
 
 
 def tasks_of_scope(user: Actor, scope: str) -> QuerySet[Task]:
-    """The open tasks for the user's roles: ``mine`` (assigned to them) or ``available`` (nobody's yet).
+    """The open tasks of a scope, in the inbox's order:
 
-    The same order and the same permission rule as the inbox (``tasks_visible_to``).
+    ``mine`` (assigned to them) and ``available`` (nobody's yet) follow the inbox's rule
+    (``tasks_visible_to``); ``team`` is every open task, assigned or not, of the agencies and
+    queues the user oversees as a supervisor or agency admin (none for anyone else).
     """
+    if scope == "team":
+        scoped = roles.oversight_scope(roles.grants_of(user))
+        return _inbox_order(Task.objects.filter(scoped, status=Task.Status.OPEN))
     visible = tasks_visible_to(user)
     if scope == "mine":
         return visible.filter(assignee=user.pk)
@@ -165,6 +210,11 @@ def roles_in_use() -> set[str]:
         if program.current_version is not None:
             found.update(programs.definition_of(program.current_version).program.roles)
     return found
+
+
+def agencies_in_use() -> set[str]:
+    """The agencies the programs belong to (``agency:`` in program.yaml)."""
+    return set(Program.objects.values_list("agency", flat=True))
 
 
 def task_outcomes(task: Task) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser, Group, User
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
@@ -30,7 +31,7 @@ import forms
 from engine.model import RequestStep
 from forms.errors import pointer_from
 from forms.ui import schema_at
-from workflows import applicants, audit, citizens, faults, notices, outbox, privacy, programs, uploads, webhooks
+from workflows import applicants, audit, citizens, faults, notices, outbox, privacy, programs, roles, uploads, webhooks
 from workflows.models import (
     AccessLog,
     ApiToken,
@@ -42,12 +43,13 @@ from workflows.models import (
     Outbox,
     Program,
     ReferenceCounter,
+    RoleGrant,
     Submission,
     Task,
     Timer,
     Upload,
 )
-from workflows.roles import Actor, roles_of
+from workflows.roles import ALL_AGENCIES, Actor, holds
 
 log = logging.getLogger(__name__)
 
@@ -164,12 +166,21 @@ API_TOKEN_PREFIX = "cfk_"  # noqa: S105 - a public marker, not a secret
 """Starts every API token, so a leaked one is easy to recognise (and to search for in logs)."""
 
 
-def staff_user_save(*, username: str, email: str, roles: Sequence[str]) -> tuple[User, bool]:
+AGENCY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
+"""An agency as program.yaml names it (``agency: city-library``); ``*`` stands for every agency."""
+
+
+def staff_user_save(
+    *, username: str, email: str, roles: Sequence[str], agency: str = "", queue: str = ""
+) -> tuple[User, bool]:
     """Create a staff account, or update the one with this user name: e-mail and roles set as given.
 
-    Roles are Django groups (``workflows.roles``); the account's roles become exactly ``roles``.
-    A new account gets no usable password: people sign in after an administrator sets one, and
-    a system uses an API token. ``ServiceError`` for a blank name or an invalid e-mail address.
+    Roles are grants (``workflows.roles``) for ``agency`` (``*``: every agency) and ``queue``
+    (blank: every queue): the account's grants for that agency and queue become exactly
+    ``roles``; its grants elsewhere stay. Without an agency and without roles the account is
+    left with no role at all. A new account gets no usable password: people sign in after an
+    administrator sets one, and a system uses an API token. ``ServiceError`` for a blank name,
+    an invalid e-mail address, roles without an agency or a malformed agency or queue.
     """
     name = username.strip()
     if not name:
@@ -186,6 +197,16 @@ def staff_user_save(*, username: str, email: str, roles: Sequence[str]) -> tuple
     except ValidationError:
         raise ServiceError(f"{address!r} is not a valid e-mail address") from None
     wanted = sorted({role.strip() for role in roles if role.strip()})
+    where = agency.strip()
+    line = queue.strip()
+    if wanted and not where:
+        raise ServiceError("say which agency the roles are for (an agency slug such as city-library, or * for all)")
+    if where and where != ALL_AGENCIES and not AGENCY_PATTERN.fullmatch(where):
+        raise ServiceError(f"{where!r} is not an agency: write it as in program.yaml (city-library), or * for all")
+    if line and not where:
+        raise ServiceError("a queue belongs to an agency: give the agency too")
+    if len(line) > 100:
+        raise ServiceError("a queue name can be at most 100 characters")
     with transaction.atomic():
         user, created = User.objects.select_for_update().get_or_create(username=name)
         if not created and citizens.is_citizen(user):
@@ -199,7 +220,12 @@ def staff_user_save(*, username: str, email: str, roles: Sequence[str]) -> tuple
         user.is_staff = True
         user.is_active = True
         user.save()
-        user.groups.set([Group.objects.get_or_create(name=role)[0] for role in wanted])
+        if where:
+            RoleGrant.objects.filter(user=user, agency=where, queue=line).exclude(role__in=wanted).delete()
+            for role in wanted:
+                RoleGrant.objects.get_or_create(user=user, role=role, agency=where, queue=line)
+        else:
+            RoleGrant.objects.filter(user=user).delete()
     return user, created
 
 
@@ -380,7 +406,7 @@ def draft_start(
     if channel not in info.channels:
         raise NotAllowed(f"this program does not take applications {Case.Channel(channel).label.lower()}")
     assisted = channel != Case.Channel.ONLINE
-    if assisted and not (user.is_authenticated and roles_of(user) & set(info.roles)):
+    if assisted and not any(holds(user, role, agency=program.agency) for role in info.roles):
         raise NotAllowed("only the program's staff can apply on someone's behalf")
     if assisted and not on_behalf_of.strip():
         raise ServiceError("enter the name of the person you are applying for")
@@ -609,12 +635,21 @@ def _lock_case_of_task(task_id: int, user: Actor, *, doing: str, must_be_open: b
     locked = Case.objects.select_for_update().filter(pk=Subquery(case_of_task)).values_list("pk", flat=True).first()
     if locked is None:
         raise Task.DoesNotExist(task_id)
-    task = Task.objects.select_related("case", "case__version").defer("case__version__files").get(pk=task_id)
+    task = (
+        Task.objects.select_related("case", "case__version", "case__program")
+        .defer("case__version__files")
+        .get(pk=task_id)
+    )
+    agency = task.case.program.agency
+    # Staff of another agency are told the task does not exist, as the selectors tell them.
+    if user.is_authenticated and not roles.works_for(user, agency):
+        raise Task.DoesNotExist(task_id)
     if must_be_open and task.status != Task.Status.OPEN:
         raise Conflict("this task has already been completed")
-    # Roles are re-read now: a role revoked since the page was drawn no longer counts.
-    if isinstance(user, AnonymousUser) or task.role not in roles_of(user):
-        raise NotAllowed(f"only a {task.role.replace('_', ' ')} can {doing}")
+    # Grants are re-read now: a role revoked since the page was drawn no longer counts.
+    if isinstance(user, AnonymousUser) or not holds(user, task.role, agency=agency, queue=task.queue):
+        where = f" of the {task.queue} queue" if task.queue else ""
+        raise NotAllowed(f"only a {task.role.replace('_', ' ')}{where} can {doing}")
     return task, user
 
 
@@ -755,10 +790,13 @@ def case_add_document(*, task_id: int, user: Actor, file: UploadedFile[Any] | No
     if file is None:
         raise ServiceError("choose the file to add")
     # A quick refusal before the file is read; the role is checked again under the lock.
-    role = Task.objects.filter(pk=task_id).values_list("role", flat=True).first()
-    if role is None:
+    found = Task.objects.filter(pk=task_id).values_list("role", "queue", "case__program__agency").first()
+    if found is None:
         raise Task.DoesNotExist(task_id)
-    if role not in roles_of(user):
+    role, queue, agency = found
+    if user.is_authenticated and not roles.works_for(user, agency):
+        raise Task.DoesNotExist(task_id)
+    if not holds(user, role, agency=agency, queue=queue):
         raise NotAllowed(f"only a {role.replace('_', ' ')} can add documents to this case")
     try:
         kept = uploads.keep(file, rules=uploads.staff_rules(), where=f"task {task_id}, staff document")
@@ -917,14 +955,18 @@ def _role_holder(task: Task, username: str) -> User:
     person = User.objects.filter(username=name, is_active=True).first()
     if person is None:
         raise ServiceError(f"there is no active user named {name!r}")
-    if task.role not in roles_of(person):
-        raise ServiceError(f"{name} is not a {task.role.replace('_', ' ')}, so cannot be given this task")
+    if not holds(person, task.role, agency=task.case.program.agency, queue=task.queue):
+        where = f" of the {task.queue} queue" if task.queue else ""
+        raise ServiceError(
+            f"{name} is not a {task.role.replace('_', ' ')}{where} for {task.case.program.agency}, "
+            "so cannot be given this task"
+        )
     return person
 
 
 def _holds_program_role(case: Case, user: User) -> bool:
     definition = programs.definition_of(case.version)
-    return bool(roles_of(user) & set(definition.program.roles))
+    return any(holds(user, role, agency=definition.program.agency) for role in definition.program.roles)
 
 
 def _reason_text(reason: str) -> str:
@@ -1102,23 +1144,21 @@ def _user_named(username: str | None, *, known: User | None = None) -> User | No
     return User.objects.filter(username=username).first() if username else None
 
 
-def _assignee_for(task: engine.OpenTask) -> User | None:
+def _assignee_for(task: engine.OpenTask, *, agency: str) -> User | None:
     """Who gets a new task straight away: named by the definition, or picked by its strategy.
 
     ``least loaded`` picks the holder of the role with the fewest open tasks; ``round robin``
     the holder after the one who got this step last (by user name, wrapping around). People
-    the engine excluded (separation of duties) are never picked. Nobody suitable: the task
-    waits in the queue.
+    the engine excluded (separation of duties) are never picked; only holders of the role for
+    the case's agency and the task's queue are candidates. Nobody suitable: the task waits in
+    the queue.
     """
     if task.assign_to:
         return _user_named(task.assign_to)
     if task.assign is None:
         return None
     candidates = list(
-        User.objects.filter(groups__name=task.role, is_active=True)
-        .exclude(username__in=task.excluded)
-        .order_by("username")
-        .distinct()
+        roles.holders_of(task.role, agency=agency, queue=task.queue or "").exclude(username__in=task.excluded)
     )
     if not candidates:
         return None
@@ -1176,7 +1216,7 @@ def _apply(
                         queue=queue or "",
                         due_at=due_at,
                         created_at=now,
-                        assignee=_assignee_for(effect),
+                        assignee=_assignee_for(effect, agency=case.program.agency),
                     )
                 except IntegrityError:
                     raise Conflict("this step already has an open task") from None

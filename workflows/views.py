@@ -91,9 +91,11 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         "hidden_documents": hidden_documents,
         "may_reveal": entitled,
         "reveal_minutes": privacy.REVEAL_MINUTES,
-        "access_log": privacy.access_log_of(task.case) if privacy.is_auditor(request.user) else None,
+        "access_log": privacy.access_log_of(task.case)
+        if privacy.is_auditor(request.user, agency=task.case.program.agency)
+        else None,
         "request_answers": applicants.answers_given(task.case, lang, revealed=revealed),
-        "role_holders": list(selectors.role_holders(task.role)),
+        "role_holders": list(selectors.role_holders(task.role, agency=task.case.program.agency, queue=task.queue)),
         "case_running": task.case.status == Case.Status.RUNNING,
         "notes": list(task.case.notes.select_related("author").order_by("written_at", "pk")),
         "notices": notices.notices_of_case(task.case),

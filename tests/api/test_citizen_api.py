@@ -17,7 +17,7 @@ from django.urls import reverse
 from tests.api.conftest import ANSWERS, Api, assert_problem, token_for
 from tests.conftest import make_user
 from workflows import applicants, services
-from workflows.models import Case, CaseEvent, Notice, Program, Task
+from workflows.models import Case, CaseEvent, Notice, Program, RoleGrant, Task
 
 pytestmark = pytest.mark.django_db
 
@@ -109,14 +109,14 @@ def test_online_and_assisted_cases_keep_their_rule(library_card, librarian, citi
     # Online is the submitter's, whatever roles they hold; assisted is never the staff member's.
     assert applicants.is_applicant(online, citizen)
     assert not applicants.is_applicant(at_the_counter, librarian)
-    citizen.groups.add(*librarian.groups.all())
+    RoleGrant.objects.create(user=citizen, role="librarian", agency="city-library")
     assert applicants.is_applicant(online, citizen)
     assert list(applicants.cases_of(citizen)) == [online]
 
 
 def test_an_api_case_stops_being_theirs_once_the_account_holds_a_role(library_card, librarian, citizen, citizen_api):
     case = submit_through_api(citizen_api, library_card)
-    citizen.groups.add(*librarian.groups.all())
+    RoleGrant.objects.create(user=citizen, role="librarian", agency="city-library")
     assert not applicants.is_applicant(case, citizen)
     assert not applicants.cases_of(citizen).exists()
 

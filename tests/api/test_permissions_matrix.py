@@ -24,6 +24,21 @@ CALLERS = ("anonymous", "citizen", "librarian", "agency_admin", "no_role", "desi
 STAFF_CALLERS = ("librarian", "agency_admin", "designer")
 DESIGNER_ROUTES = {"definitions_check", "program_versions", "program_version"}
 """Designers only: everyone else is refused (401 anonymous, 403 signed in)."""
+ELSEWHERE = "county-clerk"
+"""An agency no program of the walk belongs to."""
+
+STAFF = {
+    # caller: (role, agency) of its one grant
+    "librarian": ("librarian", "city-library"),
+    "supervisor": ("supervisor", "city-library"),
+    "agency_admin": ("agency_admin", "city-library"),
+    "auditor": ("auditor", "city-library"),
+    "librarian_elsewhere": ("librarian", ELSEWHERE),
+    "supervisor_elsewhere": ("supervisor", ELSEWHERE),
+    "agency_admin_elsewhere": ("agency_admin", ELSEWHERE),
+    "auditor_elsewhere": ("auditor", ELSEWHERE),
+}
+"""Every staff role, of the library-card program's agency and of another one."""
 
 
 def api_routes() -> list[URLPattern]:
@@ -122,3 +137,57 @@ def test_no_route_answers_500_or_grants_what_the_caller_may_not_have(library_car
                     elif who == "no_role" and "public_id" in kwargs:
                         assert response.status_code == 404, outcome  # the citizen's case is not theirs
     assert walked >= len(CALLERS) * 10
+
+
+@pytest.mark.django_db
+def test_staff_of_another_agency_get_404_on_every_object_and_see_nothing_in_lists(library_card):
+    """Every route, every staff role, of the same or another agency: another agency's staff learn nothing."""
+    citizen = make_user("cara")
+    case = services.case_submit(program=library_card, data=ANSWERS, user=citizen)
+    task = Task.objects.get(case=case)
+    callers = {who: Api(token_for(make_user(who, role, agency=agency))) for who, (role, agency) in STAFF.items()}
+    by_converter: dict[type, Any] = {
+        SlugConverter: library_card.slug,
+        IntConverter: task.pk,
+        UUIDConverter: case.public_id,
+    }
+    walked = 0
+    for route in api_routes():
+        converters = route.pattern.converters
+        kwargs = {name: by_converter[type(converter)] for name, converter in converters.items()}
+        path = reverse(f"api:{route.name}", kwargs=kwargs).removeprefix("/api/v1/")
+        of_the_case = any(isinstance(converter, (IntConverter, UUIDConverter)) for converter in converters.values())
+        for method in methods_of(route):
+            for who, (role, agency) in STAFF.items():
+                response = callers[who].get(path) if method == "get" else callers[who].post(path, {})
+                outcome = f"{method.upper()} {path} as {who}: {response.status_code}"
+                walked += 1
+                assert response.status_code < 500, outcome
+                if not staff_only(route):
+                    continue
+                if agency == ELSEWHERE:
+                    if of_the_case:
+                        assert response.status_code == 404, outcome
+                    else:
+                        # Lists answer empty; the webhook routes are the agency admins' (403 to others,
+                        # 422 for the empty body of a registration).
+                        webhook_route = (route.name or "").startswith("webhook")
+                        assert response.status_code in ((200, 403, 422) if webhook_route else (200,)), outcome
+                        assert str(case.public_id) not in response.text, outcome
+                elif of_the_case and method == "post" and role != "librarian" and (route.name or "").startswith("task"):
+                    # Only the task's own role acts on it: a supervisor or agency admin sees the task
+                    # but may not act (403, or 422 first for the empty body); an auditor does not see it (404).
+                    assert response.status_code in ((404,) if role == "auditor" else (403, 422)), outcome
+    assert walked >= len(STAFF) * 10
+    task.refresh_from_db()
+    assert task.status == "open"
+    same = {who: callers[who] for who, (_, agency) in STAFF.items() if agency != ELSEWHERE}
+    case_path = f"cases/{case.public_id}"
+    assert {who: api.get(case_path).status_code for who, api in same.items()} == {
+        "librarian": 200,
+        "supervisor": 200,
+        "agency_admin": 200,
+        "auditor": 404,  # an auditor reads histories and access logs, not the answers
+    }
+    assert {who: api.get(f"{case_path}/events").status_code for who, api in same.items()} == dict.fromkeys(same, 200)
+    assert [row["id"] for row in same["supervisor"].get("tasks?scope=team").json()] == [task.pk]

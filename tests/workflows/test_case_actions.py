@@ -88,7 +88,7 @@ def test_any_librarian_reassigns_a_task_to_a_colleague_and_the_history_says_who(
     [
         ("", "choose the person to give the task to"),
         ("nobody", "there is no active user named 'nobody'"),
-        ("audrey", "audrey is not a librarian, so cannot be given this task"),
+        ("audrey", "audrey is not a librarian for city-library, so cannot be given this task"),
         ("x" * 151, "a user name has at most 150 characters"),
     ],
 )

@@ -94,4 +94,4 @@ def test_seed_demo_creates_a_user_per_role_and_keeps_passwords_on_rerun(settings
     assert json.loads((tmp_path / "demo-logins.json").read_text()) == logins
     librarian = authenticate(username="librarian", password=logins["librarian"])
     assert librarian is not None
-    assert list(librarian.groups.values_list("name", flat=True)) == ["librarian"]
+    assert list(librarian.role_grants.values_list("role", "agency", "queue")) == [("librarian", "city-library", "")]

@@ -40,7 +40,6 @@ def form(request, db) -> tuple[Callable[..., object], str, str]:
         make_user("lena", "librarian")
         return staff_attempt, "lena", reverse("inbox")
     user = make_user("citizen-ana")
-    user.groups.clear()
     CitizenAccount.objects.create(
         user=user, email="ana@example.org", verified_at=timezone.now(), created_at=timezone.now()
     )

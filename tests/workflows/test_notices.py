@@ -95,7 +95,7 @@ def permit(db: None) -> Program:
 
 
 def person(username: str, email: str, *roles: str, active: bool = True) -> User:
-    user = make_user(username, *roles)
+    user = make_user(username, *roles, agency="city")  # the permit program's agency
     User.objects.filter(pk=user.pk).update(email=email, is_active=active)
     user.refresh_from_db()
     return user

@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, clear_url_caches, reverse
 from tests.conftest import make_user
 from workflows import oidc, system_checks
 from workflows import urls as site_urls
+from workflows.models import RoleGrant
 
 pytestmark = pytest.mark.django_db
 
@@ -109,11 +110,11 @@ def test_with_create_users_an_unknown_address_gets_an_account_with_no_roles_that
     sso.OIDC_CREATE_USER = True
     assert sign_in(verified("new@library.example.gov"), monkeypatch) is None
     created = User.objects.get(email="new@library.example.gov")
-    assert not created.groups.exists()
+    assert not created.role_grants.exists()
     assert not created.is_staff
     assert not created.has_usable_password()
     # Once an administrator gives it a role, it signs in.
-    created.groups.create(name="librarian")
+    RoleGrant.objects.create(user=created, role="librarian", agency="city-library")
     assert sign_in(verified("new@library.example.gov"), monkeypatch) == created
 
 

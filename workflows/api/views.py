@@ -207,14 +207,24 @@ class TaskList(APIView):
 
     @extend_schema(
         operation_id="tasks_list",
-        summary="Open tasks for your roles: assigned to you, or nobody's yet",
-        parameters=[OpenApiParameter("scope", str, enum=["mine", "available"], description="default: mine")],
+        summary="Open tasks: assigned to you, nobody's yet, or (supervisors) your team's",
+        parameters=[
+            OpenApiParameter(
+                "scope",
+                str,
+                enum=["mine", "available", "team"],
+                description=(
+                    "mine (default): assigned to you; available: nobody's yet, for your roles; "
+                    "team: every open task of the agencies and queues you oversee (supervisors, agency admins)"
+                ),
+            )
+        ],
         responses={200: serializers.TaskSerializer(many=True), 401: _PROBLEM, 403: _PROBLEM, 422: _PROBLEM},
     )
     def get(self, request: Request) -> Response:
         scope = request.query_params.get("scope", "mine")
-        if scope not in {"mine", "available"}:
-            raise exceptions.ValidationError({"scope": ["choose mine or available"]})
+        if scope not in {"mine", "available", "team"}:
+            raise exceptions.ValidationError({"scope": ["choose mine, available or team"]})
         tasks = selectors.tasks_of_scope(request.user, scope)[:500]
         context = {"language": _language(request)}
         return Response(serializers.TaskSerializer(tasks, many=True, context=context).data)

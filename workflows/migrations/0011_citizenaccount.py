@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0009_api_tokens'),
+        ('workflows', '0010_rolegrant'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

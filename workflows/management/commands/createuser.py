@@ -1,4 +1,4 @@
-"""civicflow createuser --username U --email E [--role R ...] [--token] — a staff account (or a system's)."""
+"""civicflow createuser --username U --email E [--role R ... --agency A [--queue Q]] [--token] — a staff account."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from engine.loading import NAME
 from workflows import selectors, services
-from workflows.roles import STAFF_ROLES
+from workflows.roles import ALL_AGENCIES, STAFF_ROLES
 
 
 class Command(BaseCommand):
     help = (
-        "Create a staff account, or update the one with this user name, giving it exactly the roles named. "
+        "Create a staff account, or update the one with this user name, giving it exactly the roles named "
+        "for the agency (and queue) named; its roles for other agencies and queues stay. "
         "With --token, also issue an API token for it and print the token once: it is stored only as a hash, "
         "so it cannot be shown again."
     )
@@ -29,6 +30,13 @@ class Command(BaseCommand):
             metavar="ROLE",
             help="a role the account holds (a program's role, such as librarian); repeat for several",
         )
+        parser.add_argument(
+            "--agency",
+            default="",
+            help="the agency the roles are for, as program.yaml names it (city-library), or * for every agency; "
+            "required with --role",
+        )
+        parser.add_argument("--queue", default="", help="only the tasks routed to this queue (default: every queue)")
         parser.add_argument("--token", action="store_true", help="issue an API token and print it once")
         parser.add_argument("--token-name", default="", help="what the token is for (default: the user name)")
 
@@ -39,15 +47,29 @@ class Command(BaseCommand):
             raise CommandError(
                 f"not a role name: {', '.join(map(repr, malformed))} (roles are written like librarian or case_worker)"
             )
+        agency: str = options["agency"].strip()
+        if roles and not agency:
+            raise CommandError("--agency is required with --role: the agency's slug (city-library), or * for all")
         try:
-            user, created = services.staff_user_save(username=options["username"], email=options["email"], roles=roles)
+            user, created = services.staff_user_save(
+                username=options["username"],
+                email=options["email"],
+                roles=roles,
+                agency=agency,
+                queue=options["queue"],
+            )
         except services.ServiceError as refusal:
             raise CommandError(refusal.message) from None
         # A misspelt role gives no access and no error anywhere else: say so here.
         known = selectors.roles_in_use() | set(STAFF_ROLES)
         for role in sorted(set(roles) - known):
             self.stderr.write(f"warning: no published program has the role {role!r}")
+        if agency and agency != ALL_AGENCIES and agency not in selectors.agencies_in_use():
+            self.stderr.write(f"warning: no program belongs to the agency {agency!r}")
         held = ", ".join(sorted(roles)) or "no roles"
+        if roles:
+            held += f" for {'every agency' if agency == ALL_AGENCIES else agency}"
+            held += f", queue {options['queue'].strip()}" if options["queue"].strip() else ""
         self.stdout.write(f"{'created' if created else 'updated'} {user.get_username()} ({held})")
         if options["token"]:
             _, secret = services.api_token_issue(user=user, name=options["token_name"] or user.get_username())

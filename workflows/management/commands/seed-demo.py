@@ -8,11 +8,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from workflows.models import DefinitionVersion
+from workflows.models import DefinitionVersion, Program, RoleGrant
 from workflows.programs import definition_of
 from workflows.roles import STAFF_ROLES
 
@@ -31,6 +30,7 @@ class Command(BaseCommand):
             wanted.setdefault(role, [role])
         wanted["citizen"] = []
         user_model = get_user_model()
+        agencies = sorted(set(Program.objects.filter(current_version__isnull=False).values_list("agency", flat=True)))
         with transaction.atomic():
             for username, roles in wanted.items():
                 password = logins.setdefault(username, secrets.token_urlsafe(12))
@@ -41,7 +41,11 @@ class Command(BaseCommand):
                 user.is_staff = username in {"agency_admin", "designer"}
                 user.is_superuser = username == "agency_admin"
                 user.save()
-                user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
+                # Each demo login holds its role for the demo programs' agencies, and nothing else.
+                RoleGrant.objects.filter(user=user).exclude(role__in=roles, agency__in=agencies, queue="").delete()
+                for role in roles:
+                    for agency in agencies:
+                        RoleGrant.objects.get_or_create(user=user, role=role, agency=agency, queue="")
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         logins_file.write_text(json.dumps(logins, indent=2))
         logins_file.chmod(0o600)
