@@ -4,7 +4,9 @@
            --> claim --> approve --> closed (approved) --> the citizen reads the closing message
 
 The program is the library card with its request for a new proof asking for text
-("library-card-text"): files cannot be sent through the API.
+("library-card-text"): files cannot be sent through the API. The agency's administrator
+registers a webhook first (through the API too), and a loopback receiver hears of every
+event exactly once, each signed with the endpoint's secret.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 
 from tests.api.conftest import ANSWERS, Api, token_for
 from tests.conftest import make_user
+from workflows import outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -50,13 +53,34 @@ def assert_transitions(staff: Api, case_id: str) -> None:
     assert kinds == EXPECTED_TRANSITIONS
 
 
-def test_a_case_from_submission_to_closing_through_the_api_alone(library_card_text):
+# What the webhook receiver must hear, in order, once each (the worker delivers after each step).
+EXPECTED_WEBHOOKS = ["case.submitted", "task.completed", "task.completed", "case.closed"]
+
+
+def deliver() -> None:
+    """What the worker does between requests: carry out every due outbox row (e-mails and webhooks)."""
+    outbox.deliver_due()
+
+
+def test_a_case_from_submission_to_closing_through_the_api_alone(library_card_text, webhook_receiver):
     citizen = Api(token_for(make_user("cara")))
     staff = Api(token_for(make_user("lena", "librarian")))
+    admin = Api(token_for(make_user("ada", "agency_admin")))
+
+    # The agency's administrator registers a webhook for every event of the program.
+    endpoint = ok(
+        admin.post(
+            "webhooks",
+            {"program": "library-card-text", "url": webhook_receiver.url(), "events": sorted(set(EXPECTED_WEBHOOKS))},
+        ),
+        201,
+    )
+    secret = endpoint["secret"]
 
     # The citizen submits.
     receipt = ok(citizen.post("programs/library-card-text/submissions", ANSWERS), 201)
     case_id = receipt["case"]
+    deliver()
     [mine] = ok(citizen.get("my/cases"))["results"]
     assert (mine["id"], mine["status"], mine["waiting_for_you"]) == (case_id, "running", False)
 
@@ -66,6 +90,7 @@ def test_a_case_from_submission_to_closing_through_the_api_alone(library_card_te
     assert "ask_for_proof" in ok(staff.post(f"tasks/{task['id']}/claim"))["outcomes"]
     decided = ok(staff.post(f"tasks/{task['id']}/complete", {"outcome": "ask_for_proof"}))
     assert (decided["status"], decided["outcome"]) == ("completed", "ask_for_proof")
+    deliver()
 
     # The citizen sees the request waiting for them, with its question and form, and answers it.
     [mine] = ok(citizen.get("my/cases"))["results"]
@@ -82,6 +107,8 @@ def test_a_case_from_submission_to_closing_through_the_api_alone(library_card_te
     task = the_only_available_task(staff)
     ok(staff.post(f"tasks/{task['id']}/claim"))
     ok(staff.post(f"tasks/{task['id']}/complete", {"outcome": "approve"}))
+    deliver()
+    deliver()  # a second sweep finds nothing left: no event is sent twice
 
     # The case is closed as approved, and the citizen sees it, and the closing message.
     case = ok(citizen.get(f"my/cases/{case_id}"))
@@ -95,3 +122,18 @@ def test_a_case_from_submission_to_closing_through_the_api_alone(library_card_te
     assert closing["subject"] == "Your library card is ready"
     assert closing["read_at"] is not None
     assert_transitions(staff, case_id)
+
+    # The receiver heard of each event once, in order, each signed with the endpoint's secret.
+    hits = webhook_receiver.received
+    assert webhook_receiver.events() == EXPECTED_WEBHOOKS
+    assert all(hit.signed_by(secret) for hit in hits)
+    assert len({hit.delivery for hit in hits}) == len(hits)
+    assert {hit.json()["case"]["id"] for hit in hits} == {case_id}
+    assert [hit.json()["task"]["outcome"] for hit in hits if hit.event == "task.completed"] == [
+        "ask_for_proof",
+        "approve",
+    ]
+    assert hits[-1].json()["case"]["outcome"] == "approved"
+    log = ok(admin.get(f"webhooks/{endpoint['id']}/deliveries?limit=100"))["results"]
+    assert sorted(entry["event"] for entry in log) == sorted(EXPECTED_WEBHOOKS)
+    assert {entry["delivery_status"] for entry in log} == {"delivered"}
