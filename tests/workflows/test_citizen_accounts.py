@@ -313,7 +313,9 @@ def test_a_citizen_cannot_reach_staff_work_or_the_staff_api(client, library_card
 def test_a_citizen_never_holds_a_staff_role(client):
     account = created_and_verified(client)
     with pytest.raises(services.NotAllowed, match="citizen's account: citizens cannot be staff"):
-        services.staff_user_save(username=account.user.username, email="x@example.org", roles=["librarian"])
+        services.staff_user_save(
+            username=account.user.username, email="x@example.org", roles=["librarian"], agency="city-library"
+        )
     # Inside its own savepoint: the refusal rolls back only the attempt (the admin, a shell).
     with pytest.raises(citizens.CitizenCannotBeStaff, match="cannot hold staff roles"), transaction.atomic():
         RoleGrant.objects.create(user=account.user, role="librarian", agency="city-library")

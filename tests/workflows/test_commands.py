@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from tests.conftest import DEFINITIONS
 from workflows.models import DefinitionVersion, Program
@@ -95,3 +96,10 @@ def test_seed_demo_creates_a_user_per_role_and_keeps_passwords_on_rerun(settings
     librarian = authenticate(username="librarian", password=logins["librarian"])
     assert librarian is not None
     assert list(librarian.role_grants.values_list("role", "agency", "queue")) == [("librarian", "city-library", "")]
+    # The demo citizen signs in on the citizens' page, by e-mail address.
+    assert "citizen@example.org" in first.getvalue()
+    citizen = Client()
+    signed_in = citizen.post(
+        "/account/sign-in/", {"email": "citizen@example.org", "password": logins["citizen"]}, follow=True
+    )
+    assert signed_in.redirect_chain[-1][0] == "/my/applications/"

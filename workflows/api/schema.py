@@ -4,8 +4,9 @@ drf-spectacular describes each response as ``application/json``; every error the
 is ``application/problem+json`` in the one shape of ``problems.Problem``. This post-processing
 hook gives each 4xx/5xx response that media type and a shared ``Problem`` schema, and adds the
 answers any operation can give whatever its view says: 401 (a bearer token that is unknown or
-revoked is refused on every route, open ones too) and, for operations that take a body, 400
-(unreadable JSON), 413 (too large) and 415 (not JSON).
+revoked is refused on every route, open ones too), for operations whose path names something,
+404 (no such thing, or a value that cannot name one), and, for operations that take a body,
+400 (unreadable JSON), 413 (too large) and 415 (not JSON).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 _ALWAYS = {"401": "application/problem+json: the bearer token is unknown or revoked, or credentials are needed"}
+_WITH_PATH_PARAMETERS = {"404": "application/problem+json: nothing by that name (or one you may not see)"}
 _WITH_BODY = {
     "400": "application/problem+json: the body is not JSON, or is nested too deep",
     "413": "application/problem+json: the body is too large",
@@ -57,12 +59,16 @@ def problem_responses(result: dict[str, Any], generator: Any, request: Any, publ
     """drf-spectacular ``POSTPROCESSING_HOOKS`` entry: errors as problem+json, everywhere."""
     result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     reference = {"$ref": "#/components/schemas/Problem"}
-    for item in result.get("paths", {}).values():
+    for path, item in result.get("paths", {}).items():
         for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses: dict[str, Any] = operation["responses"]
-            added = {**_ALWAYS, **(_WITH_BODY if "requestBody" in operation else {})}
+            added = {
+                **_ALWAYS,
+                **(_WITH_PATH_PARAMETERS if "{" in path else {}),
+                **(_WITH_BODY if "requestBody" in operation else {}),
+            }
             for code, description in added.items():
                 responses.setdefault(code, {"description": description})
             for code, response in responses.items():

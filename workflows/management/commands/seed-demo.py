@@ -10,10 +10,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from workflows.models import DefinitionVersion, Program, RoleGrant
+from workflows.models import CitizenAccount, DefinitionVersion, Program, RoleGrant
 from workflows.programs import definition_of
 from workflows.roles import STAFF_ROLES
+
+DEMO_CITIZEN_EMAIL = "citizen@example.org"
 
 
 class Command(BaseCommand):
@@ -46,6 +49,12 @@ class Command(BaseCommand):
                 for role in roles:
                     for agency in agencies:
                         RoleGrant.objects.get_or_create(user=user, role=role, agency=agency, queue="")
+            # The demo citizen signs in where citizens do, with a confirmed address.
+            citizen = user_model.objects.get(username="citizen")
+            now = timezone.now()
+            CitizenAccount.objects.update_or_create(
+                user=citizen, defaults={"email": DEMO_CITIZEN_EMAIL, "verified_at": now, "created_at": now}
+            )
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         logins_file.write_text(json.dumps(logins, indent=2))
         logins_file.chmod(0o600)
@@ -53,7 +62,9 @@ class Command(BaseCommand):
         self.stdout.write(f"\nCivicFlow demo: {url}/  (staff sign in: {url}/accounts/login/)")
         self.stdout.write("Demo logins (also in var/demo-logins.json):")
         for username in wanted:
-            self.stdout.write(f"  {username:<14} {logins[username]}")
+            if username != "citizen":
+                self.stdout.write(f"  {username:<14} {logins[username]}")
+        self.stdout.write(f"Citizen (sign in at {url}/account/sign-in/): {DEMO_CITIZEN_EMAIL}  {logins['citizen']}")
 
     @staticmethod
     def _program_roles() -> set[str]:
