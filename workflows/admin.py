@@ -40,6 +40,19 @@ def _cases_for_admin(request: HttpRequest) -> QuerySet[Case]:
     return Case.objects.filter(Q(pk__in=selectors.cases_visible_to(user).values("pk")) | Q(program__agency__in=audited))
 
 
+class _ReadOnlyAdmin[Row: Model](admin.ModelAdmin[Row]):
+    """Rows written only by CivicFlow's own code: administrators read them, never add, change or delete."""
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin[Program]):
     list_display = ["slug", "agency", "current_version"]
@@ -101,7 +114,7 @@ def _as_json(value: Any) -> str:
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin[AccessLog]):
+class AccessLogAdmin(_ReadOnlyAdmin[AccessLog]):
     """Who opened which case, file or hidden answer: read-only, for auditors and superusers."""
 
     list_display = ["at", "user", "action", "case", "detail"]
@@ -124,15 +137,6 @@ class AccessLogAdmin(admin.ModelAdmin[AccessLog]):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(Task)
@@ -206,10 +210,11 @@ class OutboxAdmin(admin.ModelAdmin[Outbox]):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+class ApiTokenAdmin(_ReadOnlyAdmin[ApiToken]):
     """Issued API tokens, read-only: revoking is the one change (tokens are issued by ``civicflow createuser``).
 
-    The secret's hash is never shown: it is no use to a reader, and one less copy to leak.
+    The secret's hash is never shown: it is no use to a reader, and one less copy to leak. A
+    token is never deleted: the history of what it did still names it.
     """
 
     list_display = ["name", "user", "created_at", "last_used_at", "revoked_at"]
@@ -220,30 +225,10 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     readonly_fields = ["name", "user", "created_at", "last_used_at", "revoked_at"]
     actions = ["revoke_tokens"]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False  # never deleted: the history of what a token did still names it
-
     @admin.action(description="Revoke the selected tokens (the API refuses them from the next request)")
     def revoke_tokens(self, request, queryset):  # type: ignore[no-untyped-def]
         count = services.api_tokens_revoke(token_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} token(s) revoked.")
-
-
-class _ReadOnlyAdmin[Row: Model](admin.ModelAdmin[Row]):
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(WebhookEndpoint)

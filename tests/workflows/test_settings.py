@@ -34,8 +34,9 @@ def test_production_is_the_default_and_refuses_to_start_without_a_secret_key(tmp
     assert "Traceback" not in result.stderr
 
 
-def test_production_settings_pass_djangos_deployment_checks(tmp_path):
-    result = civicflow(
+def deploy_check(tmp_path, **environment: str):
+    """``civicflow check --deploy --fail-level WARNING`` with production settings, plus ``environment``."""
+    return civicflow(
         "check",
         "--deploy",
         "--fail-level",
@@ -44,23 +45,18 @@ def test_production_settings_pass_djangos_deployment_checks(tmp_path):
         SECRET_KEY="x" * 60 + "production-grade-and-long-enough",
         ALLOWED_HOSTS="apply.example.gov",
         CIVICFLOW_PUBLIC_URL="https://apply.example.gov",
-        CIVICFLOW_TRUSTED_PROXIES="1",
+        **environment,
     )
+
+
+def test_production_settings_pass_djangos_deployment_checks(tmp_path):
+    result = deploy_check(tmp_path, CIVICFLOW_TRUSTED_PROXIES="1")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
 
 def test_the_deployment_checks_warn_when_behind_a_proxy_every_visitor_would_share_one_rate_limit(tmp_path):
-    result = civicflow(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        tmp_path=tmp_path,
-        SECRET_KEY="x" * 60 + "production-grade-and-long-enough",
-        ALLOWED_HOSTS="apply.example.gov",
-        CIVICFLOW_PUBLIC_URL="https://apply.example.gov",
-    )
+    result = deploy_check(tmp_path)
     assert result.returncode == 1
     assert "civicflow.W002" in result.stderr
     assert "Set CIVICFLOW_TRUSTED_PROXIES" in result.stderr

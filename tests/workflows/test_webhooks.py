@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tests.api.conftest import ANSWERS
 from tests.conftest import make_user
-from tests.workflows.test_settings import civicflow
+from tests.workflows.test_settings import civicflow, deploy_check
 from workflows import faults, outbox, services, webhooks
 from workflows.models import Case, Outbox, Task, WebhookDelivery, WebhookEndpoint
 
@@ -388,17 +388,7 @@ def test_a_name_that_stops_resolving_is_tried_again(library_card, resolving_to):
 
 
 def test_the_deployment_checks_warn_when_webhooks_may_use_plain_http(tmp_path):
-    result = civicflow(
-        "check",
-        "--deploy",
-        "--fail-level",
-        "WARNING",
-        tmp_path=tmp_path,
-        SECRET_KEY="x" * 60 + "production-grade-and-long-enough",
-        ALLOWED_HOSTS="apply.example.gov",
-        CIVICFLOW_PUBLIC_URL="https://apply.example.gov",
-        CIVICFLOW_WEBHOOK_ALLOW_HTTP="1",
-    )
+    result = deploy_check(tmp_path, CIVICFLOW_WEBHOOK_ALLOW_HTTP="1")
     assert result.returncode == 1
     assert "civicflow.W003" in result.stderr
 
