@@ -380,7 +380,13 @@ class KnownFields:
                     exact.update(name for name, _ in step.set)
                 if isinstance(step, EachStep):
                     exact.update(
-                        {step.results, f"{step.results}.*.outcome", f"{step.results}.*.by", f"{step.results}.*.item"}
+                        {
+                            step.results,
+                            f"{step.results}.*.outcome",
+                            f"{step.results}.*.by",
+                            f"{step.results}.*.item",
+                            f"{step.results}.*.position",
+                        }
                     )
                 if isinstance(step, (HumanStep, RequestStep)):
                     form = step.form if isinstance(step, HumanStep) else step.answer_form

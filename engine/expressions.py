@@ -24,7 +24,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final, Literal
 
 import datalogic_py
@@ -147,6 +147,8 @@ class Evaluator:
         _check_custom_names(custom_functions)
         operators = {name: _adapt(function) for name, function in custom_functions.items()}
         operators["days_between"] = _adapt(_days_between)
+        operators["years_between"] = _adapt(_years_between)
+        operators["add_days"] = _adapt(_add_days)
         self._custom_names: dict[str, tuple[int, int | None]] = dict.fromkeys(custom_functions, (0, None))
         self._engine = datalogic_py.Engine(
             # Division by zero must fail, not saturate to 1.8e308 as it does for decimals.
@@ -247,6 +249,7 @@ _FUNCTION_USAGE: Final[dict[str, tuple[int, int | None, str]]] = {
     "ceil": (1, 1, "ceil(number)"),
     "contains": (2, 2, "contains(list_or_text, value)"),
     "count": (1, 2, "count(list) or count(list, condition)"),
+    "add_days": (2, 2, "add_days(date, days)"),
     "days_between": (2, 2, "days_between(earlier_date, later_date)"),
     "exists": (1, 1, "exists(name)"),
     "filter": (2, 2, "filter(list, condition)"),
@@ -263,6 +266,7 @@ _FUNCTION_USAGE: Final[dict[str, tuple[int, int | None, str]]] = {
     "sum": (1, 2, "sum(list) or sum(list, item_expression)"),
     "trim": (1, 1, "trim(text)"),
     "upper": (1, 1, "upper(text)"),
+    "years_between": (2, 2, "years_between(earlier_date, later_date)"),
 }
 
 # JSONLogic operators accepted in the JSON form, with (min, max) argument counts. ``var``,
@@ -306,8 +310,10 @@ _JSON_OPERATORS: Final[dict[str, tuple[int, int | None]]] = {
     "ceil": (1, 1),
     "floor": (1, 1),
     "??": (1, None),
-    # CivicFlow's own, run by the Evaluator as a custom operator.
+    # CivicFlow's own, run by the Evaluator as custom operators.
     "days_between": (2, 2),
+    "years_between": (2, 2),
+    "add_days": (2, 2),
 }
 _NAME_OPERATORS = frozenset({"var", "missing", "missing_some", "exists"})
 _SCOPED_OPERATORS = frozenset({"filter", "map", "all", "some", "none", "reduce"})
@@ -817,8 +823,8 @@ class _Parser:
             return self._operation("in", [value, container], offset)
         if function in ("exists", "missing"):
             return self._presence(function, args[0], offset)
-        assert function == "days_between"
-        return self._operation("days_between", args, offset)
+        assert function in ("days_between", "years_between", "add_days")
+        return self._operation(function, args, offset)
 
     def _presence(self, function: str, value: _Term, offset: int) -> _Term:
         if value.path is None:
@@ -1027,6 +1033,36 @@ def _days_between(args: list[Any]) -> int:
     return (second - first).days
 
 
+def _years_between(args: list[Any]) -> int:
+    """Whole years from the first ISO date to the second, as an age is counted: a person born on
+    29 February turns one year older on 1 March in years that have no 29 February."""
+    if len(args) != 2 or not all(isinstance(arg, str) and _DATE.fullmatch(arg) for arg in args):
+        raise ValueError("years_between needs two dates written as YYYY-MM-DD")
+    first, second = (date.fromisoformat(arg) for arg in args)
+    sign = 1
+    if second < first:
+        first, second, sign = second, first, -1
+    years = second.year - first.year - ((second.month, second.day) < (first.month, first.day))
+    return sign * years
+
+
+def _add_days(args: list[Any]) -> str:
+    """The ISO date ``days`` whole days after the ISO date (before it, for a negative number)."""
+    if (
+        len(args) != 2
+        or not (isinstance(args[0], str) and _DATE.fullmatch(args[0]))
+        or isinstance(args[1], bool)
+        or not isinstance(args[1], (int, float))
+        or args[1] != int(args[1])
+        or abs(args[1]) > 3_660_000
+    ):
+        raise ValueError("add_days needs a date written as YYYY-MM-DD and a whole number of days")
+    try:
+        return (date.fromisoformat(args[0]) + timedelta(days=int(args[1]))).isoformat()
+    except OverflowError as error:
+        raise ValueError("add_days went beyond the years 1 to 9999") from error
+
+
 def _adapt(function: Callable[[list[Any]], Any]) -> Callable[[str], str]:
     """datalogic hands custom operators a JSON array and wants JSON back."""
 
@@ -1060,7 +1096,11 @@ def _failure(error: datalogic_py.DataLogicError, budget: int) -> ExpressionFaile
             "or the length of a number)",
         )
     if kind == "Custom":
-        hint = ": it needs two dates written as YYYY-MM-DD" if raw == "days_between" else ""
+        hint = {
+            "days_between": ": it needs two dates written as YYYY-MM-DD",
+            "years_between": ": it needs two dates written as YYYY-MM-DD",
+            "add_days": ": it needs a date written as YYYY-MM-DD and a whole number of days",
+        }.get(raw or "", "")
         return ExpressionFailed("function_failed", f"the function '{operator}' failed{hint}")
     if kind == "InvalidOperator":
         return ExpressionFailed("unknown_operator", f"the operation '{operator}' is not available")

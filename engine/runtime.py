@@ -645,7 +645,10 @@ class _Run:
         return result
 
     def context(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return {**self.data, **(extra or {})}
+        # ``today`` is the date of the event being handled, in the program's time zone: the
+        # same case replayed with the same events always sees the same today.
+        today = self.now.astimezone(self.tz).date().isoformat()
+        return {**self.data, "today": today, **(extra or {})}
 
     def evaluate(
         self,
@@ -1164,9 +1167,13 @@ class _Run:
 
     def instance_done(self, token: Token, owner: EachStep, record: Mapping[str, Any]) -> None:
         group = self.groups[token.groups[-1]]
-        group = replace(group, results=(*group.results, {**record, "item": token.item}))
+        # ``item`` is the item itself (the household member, the office), ``position`` its place
+        # in the list from 0, so later steps can read what each result was about.
+        position = int(token.item or 0)
+        item = group.items[position] if position < len(group.items) else None
+        group = replace(group, results=(*group.results, {**record, "item": item, "position": position}))
         self.groups[group.id] = group
-        results = sorted(group.results, key=lambda result: int(result["item"]))
+        results = sorted(group.results, key=_list_position)
         self.data[owner.results] = [dict(result) for result in results]
         needed = group.size if owner.wait_for in ("all", "none") else int(owner.wait_for)
         if not group.fired and len(group.results) >= min(needed, group.size):
@@ -1334,6 +1341,11 @@ class _Run:
             self.priority = escalation.raise_priority
             self.effects.append(SetPriority(escalation.raise_priority))
         self.audit("escalated", escalation=name, reason=reason)
+
+
+def _list_position(result: Mapping[str, Any]) -> int:
+    """An ``each`` result's place in its list (results stored before ``position`` existed kept it in ``item``)."""
+    return int(result["position"] if "position" in result else result["item"])
 
 
 def value_at(data: Mapping[str, Any], dotted: str) -> Any:

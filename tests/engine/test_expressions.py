@@ -337,6 +337,16 @@ FUNCTIONS = [
     ("days_between('2024-01-01', '2024-01-01')", 0),
     ("days_between('1999-12-31', '2000-01-01')", 1),
     ("days_between('2000-01-01', '2100-01-01')", 36525),
+    # An age: the birthday itself counts, the day before does not.
+    ("years_between('2008-03-15', '2027-03-15')", 19),
+    ("years_between('2008-03-15', '2027-03-14')", 18),
+    ("years_between('2024-02-29', '2025-02-28')", 0),
+    ("years_between('2024-02-29', '2025-03-01')", 1),
+    ("years_between('2027-03-15', '2008-03-15')", -19),
+    ("years_between(applied, decided)", 0),
+    ("add_days('2026-12-20', 14)", "2027-01-03"),
+    ("add_days('2024-03-01', -1)", "2024-02-29"),
+    ("add_days(applied, 0)", "2024-02-28"),
     ("table('fpl')", 1000),
     ("table('fpl', household.size)", 4000),
 ]
@@ -582,7 +592,7 @@ def test_the_largest_number_is_the_largest_a_browser_holds_exactly(evaluator):
 def test_an_unknown_function_names_the_allowed_ones():
     error = refusal("x + foo(1)", custom_functions=TABLE)
     assert (error.code, error.offset) == ("unknown_function", 4)
-    assert error.message.startswith("there is no function 'foo'. Did you mean 'floor'? The functions are: abs, all,")
+    assert error.message.startswith("there is no function 'foo'. Did you mean 'floor'? The functions are: abs, add_days, all,")
     assert "table" in error.message
     assert "Did you mean 'count'?" in refusal("Count(x)").message
     assert "Did you mean" not in refusal("zzzzz(x)").message
@@ -961,6 +971,23 @@ def test_days_between_needs_two_iso_dates(evaluator, source):
         "function_failed",
         "the function 'days_between' failed: it needs two dates written as YYYY-MM-DD",
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("years_between('2024-02-30', '2025-01-01')", "it needs two dates written as YYYY-MM-DD"),
+        ("years_between(nothing, '2025-01-01')", "it needs two dates written as YYYY-MM-DD"),
+        ("add_days('2024-01-01', 1.5)", "it needs a date written as YYYY-MM-DD and a whole number of days"),
+        ("add_days('2024-01-01', '3')", "it needs a date written as YYYY-MM-DD and a whole number of days"),
+        ("add_days('9999-12-31', 1)", "it needs a date written as YYYY-MM-DD and a whole number of days"),
+        ("add_days('2024-01-01', 99999999)", "it needs a date written as YYYY-MM-DD and a whole number of days"),
+    ],
+)
+def test_date_functions_fail_clearly_on_what_is_not_a_date(evaluator, source, message):
+    error = failure(evaluator, source)
+    assert error.code == "function_failed"
+    assert error.message.endswith(message)
 
 
 def test_a_failing_custom_function_fails_without_repeating_its_message():

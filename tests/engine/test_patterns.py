@@ -392,7 +392,7 @@ def test_wcp14_multiple_instances_with_runtime_knowledge_one_task_per_household_
           - ben completes verify: verified
         expect:
           outcome: eligible
-          data: {{verified_members.0.item: 0, verified_members.2.by: ben}}
+          data: {{verified_members.0.item.name: Ana, verified_members.0.position: 0, verified_members.2.by: ben}}
         """,
     )
     passes(

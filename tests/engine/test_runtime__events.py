@@ -350,8 +350,8 @@ def test_a_cancelled_each_task_is_recorded_and_the_each_step_still_goes_on():
     assert state.status == "running"
     assert [token.step for token in state.tokens] == ["review"]
     assert state.data["verify"] == [
-        {"outcome": "cancelled", "by": "sam", "item": 0},
-        {"outcome": "verified", "by": "ana", "item": 1},
+        {"outcome": "cancelled", "by": "sam", "item": 1, "position": 0},
+        {"outcome": "verified", "by": "ana", "item": 2, "position": 1},
     ]
 
 
@@ -479,8 +479,8 @@ def test_each_waiting_for_two_results_cancels_the_rest():
     assert of(effects, engine.CancelTask) == [engine.CancelTask(south.id, "quotes", "quotes has enough results")]
     assert [token.step for token in state.tokens] == ["review"]
     assert state.data["quotes"] == [
-        {"outcome": "quoted", "by": "ben", "item": 0},
-        {"fee": 3, "outcome": "quoted", "by": "ana", "item": 2},
+        {"outcome": "quoted", "by": "ben", "item": "north", "position": 0},
+        {"fee": 3, "outcome": "quoted", "by": "ana", "item": "east", "position": 2},
     ]
 
 
