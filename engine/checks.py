@@ -265,9 +265,11 @@ class _Checker:
             names = ", ".join(f"{{{{ {name} }}}}" for name in notice_texts.FIXED_PLACEHOLDERS)
             return (
                 "unknown_placeholder",
-                f"{placeholder.written} is not a placeholder; a notice may use {names} "
-                "and {{ answers.<question> }}",
+                f"{placeholder.written} is not a placeholder; a notice may use {names}, "
+                "{{ answers.<question> }} and {{ case.<value> }}",
             )
+        if placeholder.case_value is not None:
+            return self.case_value_problem(placeholder, placeholder.case_value)
         path = placeholder.answer
         if path is None:
             return None
@@ -285,6 +287,45 @@ class _Checker:
                 "not_one_answer",
                 f"{placeholder.written} names a group of answers; name one question inside it",
             )
+        return None
+
+    def case_value_problem(self, placeholder: notice_texts.Placeholder, path: str) -> tuple[str, str] | None:
+        """``{{ case.<path> }}``: a value the workflow sets (or an answer), never a private one."""
+        if _answer_at(self.definition.form_schema, path) is not None:
+            # An answer read through case.: the same rules as {{ answers.<path> }}.
+            return self.placeholder_problem(
+                notice_texts.Placeholder(placeholder.written, f"answers.{path}", placeholder.line, placeholder.col)
+            )
+        if path in self.definition.conditions or not self.known.has(path):
+            return (
+                "unknown_field",
+                f"{placeholder.written} names {path!r}, which the workflow never keeps on the case: name a computed "
+                "value, a table output, a field set by an action, a task's recorded answer (step.field), "
+                "a step's outcome (step.outcome) or a clock's deadline (deadlines.clock)",
+            )
+        step_name, _, rest = path.partition(".")
+        found = self.recorded_answer(step_name, rest)
+        if found is not None and found.private:
+            return (
+                "private_answer",
+                f"{placeholder.written}: {rest!r} is tagged x-pii or x-sensitive in the form of step {step_name!r}, "
+                "and notices go by e-mail and SMS, which are not private enough for it",
+            )
+        return None
+
+    def recorded_answer(self, step_name: str, path: str) -> _Answer | None:
+        """What the form of a task or request step says about one of its fields, if it has that form."""
+        for flow in self.definition.flows.values():
+            step = flow.steps.get(step_name)
+            if isinstance(step, EachStep):
+                step = step.task
+            form = None
+            if isinstance(step, HumanStep):
+                form = step.form
+            elif isinstance(step, RequestStep):
+                form = step.answer_form
+            if path and form and form in self.definition.files:
+                return _answer_at(_json(self.definition.files[form]), path)
         return None
 
     def check_contact(self) -> None:
@@ -370,6 +411,7 @@ class KnownFields:
         exact = set(BUILTIN_FIELDS) | set(_schema_paths(definition.form_schema))
         open_prefixes: set[str] = set()
         exact.update(definition.conditions)
+        exact.update(f"deadlines.{clock}" for clock in definition.clocks)  # each clock's due moment
         for flow in definition.flows.values():
             for step in flow.steps.values():
                 if isinstance(step, DecideStep):

@@ -19,6 +19,10 @@ FIXED_PLACEHOLDERS = ("reference", "program", "outcome", "link")
 ANSWERS_PREFIX = "answers."
 """``{{ answers.<path> }}``: one of the applicant's answers, by its dotted path in the form."""
 
+CASE_PREFIX = "case."
+"""``{{ case.<path> }}``: a value the workflow keeps on the case: one it computed (a premium, a
+fee), a decision table's output, what a caseworker recorded on a task form, a deadline."""
+
 _BRACES = re.compile(r"\{\{(.*?)\}\}")
 _NAME = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\s*$")
 
@@ -38,9 +42,15 @@ class Placeholder:
         return self.name.removeprefix(ANSWERS_PREFIX) if self.name.startswith(ANSWERS_PREFIX) else None
 
     @property
+    def case_value(self) -> str | None:
+        """The data path of ``{{ case.<path> }}``, else None."""
+        return self.name.removeprefix(CASE_PREFIX) if self.name.startswith(CASE_PREFIX) else None
+
+    @property
     def known(self) -> bool:
-        """A fixed name, or ``answers.`` followed by a path (whether the form has it is checked apart)."""
-        return self.name in FIXED_PLACEHOLDERS or bool(self.answer)
+        """A fixed name, or ``answers.``/``case.`` followed by a path (whether the program has it is
+        checked apart)."""
+        return self.name in FIXED_PLACEHOLDERS or bool(self.answer) or bool(self.case_value)
 
 
 def placeholders(text: str) -> Iterator[Placeholder]:

@@ -21,15 +21,18 @@ from engine.expressions import Evaluator, Expression, ExpressionError, Expressio
 from engine.problems import DefinitionError, Problem
 from engine.runtime import value_at
 from engine.source import Document, Pointer, parse_yaml
+from forms.errors import FieldError, pointer_from
 
 __all__ = [
     "ADDRESS_PARTS",
     "WIDGETS",
+    "Check",
     "Computed",
     "Page",
     "Text",
     "UiField",
     "UiSchema",
+    "check_errors",
     "clean",
     "computed_values",
     "default_widget",
@@ -64,7 +67,12 @@ ADDRESS_PARTS: Final = ("line1", "line2", "city", "state", "zip")
 RADIOS_UP_TO: Final = 5
 """Choices with at most this many options default to radios; more default to a select."""
 
-_TOP_KEYS: Final = ("pages", "computed", "navigation")
+_TOP_KEYS: Final = ("pages", "computed", "navigation", "checks")
+_CHECK_KEYS: Final = ("field", "check", "message", "for each")
+TODAY: Final = "today"
+"""The name a check reads today's date by (``YYYY-MM-DD``, in the program's time zone)."""
+FAILED_CHECK: Final = "failed_check"
+"""The error code of a check between answers that does not hold."""
 NAVIGATION: Final = ("steps", "task list")
 """How the pages are walked: one after another with a step indicator, or from a task list."""
 _PAGE_KEYS: Final = ("id", "title", "intro", "fields", "show if")
@@ -155,6 +163,20 @@ class Computed:
 
 
 @dataclass(frozen=True, slots=True)
+class Check:
+    """A rule between answers, with the message shown at ``field`` when it does not hold.
+
+    With ``each`` (a repeating group), the rule is worked out once per item: ``field`` is a field
+    of the item, and bare names in ``condition`` are the item's fields first.
+    """
+
+    field: str
+    condition: Expression
+    message: Text
+    each: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class UiSchema:
     """A checked ``form.ui.yaml`` (or the default UI of a program that has none).
 
@@ -172,6 +194,7 @@ class UiSchema:
     unplaced: tuple[str, ...] = ()
     translations: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict, hash=False)
     navigation: str = "steps"
+    checks: tuple[Check, ...] = ()
 
     def page(self, page_id: str) -> Page:
         """The page with this id; ``KeyError`` if there is none."""
@@ -399,11 +422,12 @@ class _Loader:
             self.problem(("navigation",), "invalid_value", f"navigation must be {choices}, not {navigation!r}")
             navigation = "steps"
         unplaced = self.coverage()
+        checks = self.checks(data.get("checks"))
         self.problems.sort(key=lambda problem: (problem.line, problem.col))
         if any(problem.severity == "error" for problem in self.problems):
             raise DefinitionError(self.problems)
         return UiSchema(
-            pages, computed, self.languages, tuple(self.problems), unplaced, self.translations, str(navigation)
+            pages, computed, self.languages, tuple(self.problems), unplaced, self.translations, str(navigation), checks
         )
 
     # ---- texts and expressions
@@ -442,7 +466,9 @@ class _Loader:
             self.problem(pointer, "missing_translation", message)
         return Text(tuple((tag, written[tag]) for tag in self.languages if tag in written))
 
-    def expression(self, pointer: Pointer, value: object, *, item_of: str | None = None) -> Expression | None:
+    def expression(
+        self, pointer: Pointer, value: object, *, item_of: str | None = None, extra: Iterable[str] = ()
+    ) -> Expression | None:
         if value is None:
             return None
         if isinstance(value, bool | int | float):
@@ -456,7 +482,7 @@ class _Loader:
             self.problems.append(self.at_character(pointer, value, error.offset, error.code, error.message))
             return None
         for variable in sorted(compiled.variables):
-            if not self.known(variable, item_of):
+            if variable not in extra and not self.known(variable, item_of):
                 where = f"the items of {item_of} or the form" if item_of else "the form schema"
                 self.problems.append(
                     self.at_character(
@@ -507,6 +533,54 @@ class _Loader:
                 result.append(Computed(name, expression))
             self.placed[name] = pointer
         return tuple(result)
+
+    # ---- checks between answers
+
+    def checks(self, value: object) -> tuple[Check, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.problem(("checks",), "invalid_ui", "checks must be a list of {field, check, message}")
+            return ()
+        result: list[Check] = []
+        for index, raw in enumerate(value):
+            pointer: Pointer = ("checks", index)
+            if not isinstance(raw, dict):
+                self.problem(pointer, "invalid_ui", "each check is a mapping with field, check and message")
+                continue
+            self.unknown_keys(pointer, raw, _CHECK_KEYS, "a check")
+            for key in ("field", "check", "message"):
+                if key not in raw:
+                    self.problem(pointer, "missing_key", f"a check needs {key}")
+            each = raw.get("for each")
+            if each is not None and not self.is_repeat(each):
+                self.problem(
+                    (*pointer, "for each"),
+                    "unknown_field",
+                    f"for each must name a repeating group placed on a page, not {each!r}",
+                )
+                each = None
+            field = raw.get("field")
+            if isinstance(field, str):
+                found = schema_at(self.schema, f"{each}.*.{field}" if each else field)
+                if found is None:
+                    where = f"the items of {each}" if each else "the form schema"
+                    self.problem((*pointer, "field"), "unknown_field", f"{field!r} is not a field of {where}")
+                    field = None
+            elif "field" in raw:
+                self.problem((*pointer, "field"), "invalid_ui", "field must name the question the message is shown at")
+                field = None
+            condition = self.expression((*pointer, "check"), raw.get("check"), item_of=each, extra=(TODAY,))
+            message = self.text((*pointer, "message"), raw.get("message"))
+            if isinstance(field, str) and condition is not None and message is not None:
+                result.append(Check(field, condition, message, each if isinstance(each, str) else None))
+        return tuple(result)
+
+    def is_repeat(self, name: object) -> bool:
+        if not isinstance(name, str) or name not in self.placed:
+            return False
+        node = schema_at(self.schema, name) or {}
+        return "array" in _types(node) and "object" in _types(schema_at(self.schema, f"{name}.*") or {})
 
     # ---- pages
 
@@ -834,6 +908,59 @@ def clean(ui: UiSchema, schema: Mapping[str, Any], data: Mapping[str, Any], eval
     for name, value in computed_values(ui, current, evaluator).items():
         _assign(current, name, value)
     return current
+
+
+def check_errors(
+    ui: UiSchema, data: Mapping[str, Any], evaluator: Evaluator, *, today: str, language: str
+) -> list[FieldError]:
+    """An error for each check between answers that does not hold, at its field, in ``language``.
+
+    Only checks about a question that is shown and answered are worked out: a hidden answer is
+    never asked about, and an unanswered one is ``required``'s to report. A check that cannot
+    be worked out (an answer it reads is not a date, say) gives no error either: the question's
+    own rules (``format``) speak about that.
+    """
+    if not ui.checks:
+        return []
+    context = _with_computed(ui, data, evaluator)
+    context[TODAY] = today
+    shown = visible_fields(ui, data, evaluator)
+    errors: list[FieldError] = []
+    for check in ui.checks:
+        if check.each is None:
+            answered = value_at(context, check.field) not in (None, "")
+            if (
+                answered
+                and _shown(check.field, shown, floor=1)
+                and not _check_holds(evaluator, check.condition, context)
+            ):
+                pointer = pointer_from(check.field.split("."))
+                errors.append(FieldError(pointer, FAILED_CHECK, check.message.pick(language)))
+            continue
+        items = value_at(context, check.each)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            name = f"{check.each}.{index}.{check.field}"
+            if not isinstance(item, dict) or value_at(item, check.field) in (None, ""):
+                continue
+            if not _shown(name, shown, floor=len(check.each.split(".")) + 2):
+                continue
+            if not _check_holds(evaluator, check.condition, {**context, **item, TODAY: today}):
+                errors.append(FieldError(pointer_from(name.split(".")), FAILED_CHECK, check.message.pick(language)))
+    return errors
+
+
+def _shown(name: str, shown: set[str], *, floor: int) -> bool:
+    """A field is shown when it, or the group it is asked as a whole (an address), is; ``floor``
+    is the shortest prefix that counts (an item's field is not shown just because its list is)."""
+    parts = name.split(".")
+    return any(".".join(parts[:end]) in shown for end in range(len(parts), floor - 1, -1))
+
+
+def _check_holds(evaluator: Evaluator, condition: Expression, context: Mapping[str, Any]) -> bool:
+    try:
+        return evaluator.test(condition, context)
+    except ExpressionFailed:
+        return True  # not worked out: the answer's own rules report what is missing or malformed
 
 
 def _holds(evaluator: Evaluator, condition: Expression | None, context: Mapping[str, Any]) -> bool:

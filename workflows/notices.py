@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 import smtplib
 from collections.abc import Mapping
@@ -118,6 +119,28 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+_DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}")
+
+
+def _value_as_text(value: Any) -> str:
+    """A value the workflow kept, as words: numbers grouped by thousands with at most two
+    decimals (``3,850``, ``186.35``), a deadline as its date, otherwise as an answer is shown."""
+    if isinstance(value, bool) or value is None:
+        return _as_text(value)
+    if isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            return ""
+        if value == int(value):
+            return f"{int(value):,}"
+        return f"{value:,.2f}"
+    if isinstance(value, str):
+        moment = _DATE_TIME.match(value)
+        return moment.group(1) if moment else value  # deadlines are kept in the program's time zone
+    if isinstance(value, list):
+        return ", ".join(_value_as_text(item) for item in value if not isinstance(item, Mapping | list))
+    return ""
+
+
 # ------------------------------------------------------------------ sending
 
 
@@ -210,9 +233,12 @@ def _render_for(case: Case, definition: engine.Definition, template: str, langua
         "outcome": case.outcome or str(case.state.get("outcome") or ""),
         "link": link,
     }
+    kept = case.state.get("data") or {}
     for placeholder in notice_texts.placeholders(template):
         if placeholder.answer:
             values[placeholder.name] = _as_text(value_at(case.data, placeholder.answer))
+        elif placeholder.case_value:
+            values[placeholder.name] = _value_as_text(value_at(kept, placeholder.case_value))
     return render(template, values=values, trusted=frozenset({"link"}))
 
 

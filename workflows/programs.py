@@ -192,7 +192,8 @@ def loaded(files: dict[str, str], content_hash: str) -> Loaded:
         ui, problems = forms.load_program_ui(files, definition.form_schema, languages=definition.program.languages)
         if ui is None:
             raise engine.DefinitionError([problem for problem in problems if problem.severity == "error"])
-        found = Loaded(definition, validator, wizard.Form(definition.form_schema, ui, validator))
+        form = wizard.Form(definition.form_schema, ui, validator, definition.program.timezone)
+        found = Loaded(definition, validator, form)
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[content_hash] = found

@@ -12,14 +12,16 @@ import copy
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import forms
 from engine.expressions import Evaluator
 from engine.runtime import value_at
 from forms.tree import FieldNode, FormTree, PageNode
-from forms.ui import UiField, UiSchema, schema_at, visible_fields, visible_pages
+from forms.ui import UiField, UiSchema, check_errors, schema_at, visible_fields, visible_pages
 
 _EVALUATOR = Evaluator()
 _MONEY_NOISE = re.compile(r"[\s$,]")
@@ -44,6 +46,7 @@ class Form:
     schema: Mapping[str, Any]
     ui: UiSchema
     validator: forms.FormValidator
+    timezone: str = "UTC"  # the program's: checks between answers read today's date there
 
     # -- reading answers --------------------------------------------------------------
 
@@ -58,8 +61,18 @@ class Form:
     def visible(self, data: Mapping[str, Any]) -> set[str]:
         return visible_fields(self.ui, data, _EVALUATOR)
 
-    def errors(self, data: Mapping[str, Any], language: str) -> list[forms.FieldError]:
-        return self.validator.validate(dict(data), language=language)
+    def errors(self, data: Mapping[str, Any], language: str, *, today: str | None = None) -> list[forms.FieldError]:
+        """The schema's errors, then the checks between answers about questions with no error yet.
+
+        ``today`` (``YYYY-MM-DD``) defaults to the date now in the program's time zone.
+        """
+        errors = self.validator.validate(dict(data), language=language)
+        if not self.ui.checks:
+            return errors
+        when = today or datetime.now(ZoneInfo(self.timezone)).date().isoformat()
+        taken = {error.pointer for error in errors}
+        checked = check_errors(self.ui, data, _EVALUATOR, today=when, language=language)
+        return errors + [error for error in checked if error.pointer not in taken]
 
     def page_errors(self, page_id: str, errors: Iterable[forms.FieldError]) -> list[forms.FieldError]:
         """The errors that belong to the questions of one page."""

@@ -592,7 +592,9 @@ def test_the_largest_number_is_the_largest_a_browser_holds_exactly(evaluator):
 def test_an_unknown_function_names_the_allowed_ones():
     error = refusal("x + foo(1)", custom_functions=TABLE)
     assert (error.code, error.offset) == ("unknown_function", 4)
-    assert error.message.startswith("there is no function 'foo'. Did you mean 'floor'? The functions are: abs, add_days, all,")
+    assert error.message.startswith(
+        "there is no function 'foo'. Did you mean 'floor'? The functions are: abs, add_days, all,"
+    )
     assert "table" in error.message
     assert "Did you mean 'count'?" in refusal("Count(x)").message
     assert "Did you mean" not in refusal("zzzzz(x)").message

@@ -976,15 +976,15 @@ finished: {kind: end, outcome: done, notice: bye}
         "p/workflow.yaml:6:8: missing_translation: notice 'ask' has no es text (notices/ask.es.md)",
         "p/workflow.yaml:7:13: unknown_notice: notice 'bye' has no file notices/bye.<language>.md",
         "p/notices/welcome.en.md:3:7: unknown_placeholder: {{ name }} is not a placeholder; a notice may use "
-        "{{ reference }}, {{ program }}, {{ outcome }}, {{ link }} and {{ answers.<question> }}",
+        "{{ reference }}, {{ program }}, {{ outcome }}, {{ link }}, {{ answers.<question> }} and {{ case.<value> }}",
         "p/notices/welcome.en.md:4:9: unknown_field: {{ answers.household.size }} names 'household.size', which is "
         "not a question of the form",
         "p/notices/nudge.en.md:1:1: missing_subject: a notice starts with its subject as a heading, e.g. "
         "'# Your library card is ready'",
         "p/notices/nudge.en.md:1:11: unknown_placeholder: {{ ask.anything }} is not a placeholder; a notice may use "
-        "{{ reference }}, {{ program }}, {{ outcome }}, {{ link }} and {{ answers.<question> }}",
+        "{{ reference }}, {{ program }}, {{ outcome }}, {{ link }}, {{ answers.<question> }} and {{ case.<value> }}",
         "p/notices/nudge.es.md:2:16: unknown_placeholder: {{ }} is not a placeholder; a notice may use "
-        "{{ reference }}, {{ program }}, {{ outcome }}, {{ link }} and {{ answers.<question> }}",
+        "{{ reference }}, {{ program }}, {{ outcome }}, {{ link }}, {{ answers.<question> }} and {{ case.<value> }}",
         "p/notices/late.es.md:1:9: unknown_field: {{ answers.ghost }} names 'ghost', which is not a question of the "
         "form",
         "p/notices/unused.en.md:1:1: missing_subject: a notice starts with its subject as a heading, e.g. "

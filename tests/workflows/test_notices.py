@@ -428,3 +428,96 @@ def test_colleagues_sharing_a_team_mailbox_get_one_e_mail(permit, clerk):
     assert notice is not None
     sent_to = sorted(row.payload["to"] for row in Outbox.objects.filter(notice=notice, kind="email"))
     assert sent_to == ["carla@city.example.gov", "dana@city.example.gov"]
+
+
+# ---------------------------------------------------------------- values the workflow kept
+
+FEES = {
+    "program.yaml": "id: fees\ntitle: {en: Fee permit}\nagency: city\nreference prefix: FE\nroles: [clerk]\n"
+    "contact: {email: email}\n",
+    "form.schema.json": json.dumps(
+        {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "required": ["email", "valuation"],
+            "properties": {
+                "email": {"type": "string", "x-pii": True},
+                "valuation": {"type": "number"},
+                "trades": {"type": "array", "items": {"enum": ["electrical", "plumbing"]}},
+            },
+        }
+    ),
+    "forms/review.schema.json": json.dumps(
+        {
+            "type": "object",
+            "properties": {
+                "conditions": {"type": "string"},
+                "inspector_phone": {"type": "string", "x-pii": True},
+            },
+        }
+    ),
+    "workflow.yaml": """\
+start: price
+clocks:
+  decision: {limit: 10 business days}
+steps:
+  price:
+    kind: decide
+    compute:
+      fee: max(150, valuation * 0.015) + 50 * count(trades)
+      share: fee / 3
+    next: review
+  review:
+    kind: approval
+    title: {en: Review}
+    role: clerk
+    form: forms/review.schema.json
+    outcomes: {approve: issued, deny: refused}
+  issued: {kind: end, outcome: approved, notice: approval}
+  refused: {kind: end, outcome: denied}
+""",
+    "notices/approval.en.md": "# Permit {{ reference }}: fee {{ case.fee }}\n\n"
+    "Fee: ${{ case.fee }}. A third: ${{ case.share }}. Trades: {{ case.trades }}.\n\n"
+    "Conditions: {{ case.review.conditions }}. Decided: {{ case.review.outcome }}, "
+    "due {{ case.deadlines.decision }}.\n",
+}
+
+
+def test_a_notice_shows_what_the_workflow_computed_and_the_caseworker_recorded(db, clerk):
+    services.definition_publish(files=FEES, folder="fees")
+    program = Program.objects.get(slug="fees")
+    data = {"email": "pat@example.org", "valuation": 250_000, "trades": ["electrical", "plumbing"]}
+    case = services.case_submit(program=program, data=data, user=AnonymousUser(), language="en")
+    task = Task.objects.get(case=case, status=Task.Status.OPEN)
+    services.task_claim(task_id=task.pk, user=clerk)
+    services.task_complete(
+        task_id=task.pk, user=clerk, outcome="approve", data={"conditions": "Work *only* on weekdays"}
+    )
+    case.refresh_from_db()
+    due = case.state["data"]["deadlines"]["decision"][:10]
+    outbox.deliver_due()
+    (message,) = [sent for sent in mail.outbox if sent.to == ["pat@example.org"]]
+    # 250,000 x 1.5% = 3,750, plus 2 trades x 50 = 3,850; a third of it is 1,283.33.
+    assert message.subject == f"Permit {case.reference}: fee 3,850"
+    assert message.body.splitlines()[2:5] == [
+        "Fee: $3,850. A third: $1,283.33. Trades: electrical, plumbing.",
+        "",
+        f"Conditions: Work *only* on weekdays. Decided: approve, due {due}.",
+    ]
+    assert "<em>" not in html_part(message), "a recorded answer is text, never markup"
+
+
+@pytest.mark.parametrize(
+    ("placeholder", "code"),
+    [
+        ("{{ case.review.inspector_phone }}", "private_answer"),
+        ("{{ case.email }}", "private_answer"),
+        ("{{ case.feee }}", "unknown_field"),
+        ("{{ case.fee }} {{ case.valuation }} {{ case.deadlines.decision }}", None),
+    ],
+)
+def test_the_checker_refuses_case_values_that_do_not_exist_or_are_private(placeholder, code):
+    files = {**FEES, "notices/approval.en.md": f"# Approved\n\n{placeholder}\n"}
+    _, found = engine.read(files)
+    problems = [problem for problem in found if problem.severity == "error"]
+    assert [problem.code for problem in problems] == ([code] if code else [])
