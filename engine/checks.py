@@ -78,6 +78,13 @@ class _Checker:
                         "unknown_step",
                         f"clock {clock.name!r} starts on entering {step_name!r}, not a step",
                     )
+            for step_name in clock.stops:
+                if step_name not in main.steps:
+                    self.at(
+                        clock.where,
+                        "unknown_step",
+                        f"clock {clock.name!r} stops on entering {step_name!r}, not a step",
+                    )
         for escalation in self.definition.escalations.values():
             if escalation.notice is not None:
                 self.check_notice(escalation.notice, escalation.where)

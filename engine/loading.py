@@ -736,12 +736,24 @@ class _Reader:
             if not isinstance(spec, dict):
                 self.problem(where, "invalid_type", "a clock has a limit, e.g. limit: 20 business days")
                 continue
-            self.known_keys(where, spec, {"limit", "starts", "warn at", "on warn", "on breach", "paused while"})
+            self.known_keys(
+                where, spec, {"limit", "starts", "stops", "warn at", "on warn", "on breach", "paused while"}
+            )
             limit = self.duration((*where, "limit"), spec.get("limit"), required=True)
             starts = spec.get("starts", "on submit")
             if not isinstance(starts, str) or not (starts == "on submit" or starts.startswith("on entering ")):
                 self.problem((*where, "starts"), "invalid_value", "starts is 'on submit' or 'on entering <step>'")
                 starts = "on submit"
+            stops: list[str] = []
+            written = spec.get("stops")
+            for index, entry in enumerate(
+                written if isinstance(written, list) else [] if written is None else [written]
+            ):
+                at = (*where, "stops", index) if isinstance(written, list) else (*where, "stops")
+                if not isinstance(entry, str) or not entry.startswith("on entering ") or not entry[12:].strip():
+                    self.problem(at, "invalid_value", "stops is 'on entering <step>', or a list of them")
+                    continue
+                stops.append(entry[12:].strip())
             paused = spec.get("paused while")
             if paused not in (None, "waiting for citizen"):
                 self.problem((*where, "paused while"), "invalid_value", "paused while takes: waiting for citizen")
@@ -775,6 +787,7 @@ class _Reader:
                 on_breach=hooks["on breach"],
                 paused_while_waiting=paused == "waiting for citizen",
                 where=self.where(where),
+                stops=tuple(stops),
             )
         return found
 

@@ -338,6 +338,7 @@ class Clock:
     on_breach: tuple[str, ...]
     paused_while_waiting: bool
     where: Where
+    stops: tuple[str, ...] = ()  # steps whose entry stops it ("stops: on entering X"); the case's end always does
 
 
 @dataclass(frozen=True)

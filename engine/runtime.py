@@ -943,7 +943,13 @@ class _Run:
         if step_.status is not None:
             self.effects.append(SetCaseStatus(step_.status))
         for clock in self.definition.clocks.values():
-            if clock.starts == f"on entering {name}" and not flow and clock.name not in self.clocks:
+            if flow:
+                continue
+            if name in clock.stops and clock.name in self.clocks:
+                self.stop_clock(clock.name)
+            # A clock stopped by a step starts again (a new round) when its start step comes back.
+            stopped = clock.name in self.clocks and self.clocks[clock.name].stopped_at is not None
+            if clock.starts == f"on entering {name}" and (clock.name not in self.clocks or stopped):
                 self.start_clock(clock.name)
         handler = getattr(self, "enter_" + type(step_).__name__)
         handler(flow, step_, groups)
@@ -1296,6 +1302,14 @@ class _Run:
         self.clocks[name] = calendars.clock_start(clock.limit, self.now)
         self.audit("clock_started", clock=name, limit=str(clock.limit))
         self.schedule_clock(name)
+
+    def stop_clock(self, name: str) -> None:
+        """Stop a running clock for good (its deadline stays where it stood, as met or missed)."""
+        if self.clocks[name].stopped_at is not None:
+            return
+        self.clocks[name] = calendars.clock_stop(self.clocks[name], self.now)
+        self.cancel_timers(purpose_prefix="clock_", detail=name)
+        self.audit("clock_stopped", clock=name)
 
     def schedule_clock(self, name: str) -> None:
         self.cancel_timers(purpose_prefix="clock_", detail=name)
