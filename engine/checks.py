@@ -437,6 +437,18 @@ class KnownFields:
                             f"{step.results}.*.position",
                         }
                     )
+                    # Each result carries what the caseworker recorded on the task's form.
+                    if step.task.form and step.task.form in definition.files:
+                        form_paths = _schema_paths(_json(definition.files[step.task.form]))
+                        exact.update(f"{step.results}.*.{path}" for path in form_paths)
+                    # ... and the item itself, whose fields are the list's items' fields.
+                    if step.over is not None:
+                        for list_path in sorted(step.over.expression.variables):
+                            exact.update(
+                                f"{step.results}.*.item{known[len(list_path) + 2 :]}"
+                                for known in list(exact)
+                                if known.startswith(f"{list_path}.*.")
+                            )
                 if isinstance(step, (HumanStep, RequestStep)):
                     form = step.form if isinstance(step, HumanStep) else step.answer_form
                     if form and form in definition.files:

@@ -1038,7 +1038,11 @@ class _Reader:
         )
 
     def step_action(self, pointer: Pointer, raw: Mapping[str, Any], base: dict[str, Any], _: Any) -> Step | None:
-        self.known_keys(pointer, raw, COMMON_KEYS | {"set", "extend clock", "next"})
+        self.known_keys(pointer, raw, COMMON_KEYS | {"set", "extend clock", "raise priority", "next"})
+        priority = raw.get("raise priority")
+        if priority is not None and priority not in ("high", "urgent"):
+            self.problem((*pointer, "raise priority"), "invalid_value", "raise priority is high or urgent")
+            priority = None
         extend = raw.get("extend clock")
         extension = None
         if extend is not None:
@@ -1052,7 +1056,11 @@ class _Reader:
         if target is None:
             return None
         return ActionStep(
-            **base, set=self.assignments((*pointer, "set"), raw.get("set")), extend_clock=extension, next=target
+            **base,
+            set=self.assignments((*pointer, "set"), raw.get("set")),
+            extend_clock=extension,
+            next=target,
+            raise_priority=priority,
         )
 
     def step_notice(self, pointer: Pointer, raw: Mapping[str, Any], base: dict[str, Any], _: Any) -> Step | None:

@@ -200,6 +200,7 @@ class ActionStep(Step):
     set: tuple[tuple[str, Compiled], ...]
     extend_clock: tuple[str, Any] | None  # (clock name, Duration)
     next: str
+    raise_priority: str | None = None  # "high" or "urgent": the case moves up every inbox
 
     def targets(self) -> tuple[str, ...]:
         return (self.next,)

@@ -1051,6 +1051,8 @@ class _Run:
             if clock in self.clocks:
                 self.extend_clock(clock, duration)
                 self.audit("clock_extended", clock=clock, by=str(duration), step=step_.name)
+        if step_.raise_priority is not None:
+            self.raise_priority(step_.raise_priority)
         self.enter(flow, step_.next, groups)
 
     def enter_NoticeStep(self, flow: str, step_: NoticeStep, groups: tuple[int, ...]) -> None:  # noqa: N802
@@ -1351,10 +1353,16 @@ class _Run:
         escalation = self.definition.escalations[name]
         for role in escalation.notify:
             self.effects.append(SendNotice(escalation.notice or "escalation", role, ""))
-        if escalation.raise_priority and escalation.raise_priority != self.priority:
-            self.priority = escalation.raise_priority
-            self.effects.append(SetPriority(escalation.raise_priority))
+        if escalation.raise_priority:
+            self.raise_priority(escalation.raise_priority)
         self.audit("escalated", escalation=name, reason=reason)
+
+    def raise_priority(self, priority: str) -> None:
+        """Move the case up (never down: an urgent case stays urgent when a step says high)."""
+        order = ("normal", "high", "urgent")
+        if order.index(priority) > (order.index(self.priority) if self.priority in order else 0):
+            self.priority = priority
+            self.effects.append(SetPriority(priority))
 
 
 def _list_position(result: Mapping[str, Any]) -> int:

@@ -37,6 +37,9 @@ from engine.source import parse_yaml
 
 DEFAULT_START = time(9, 0)
 Validate = Callable[[Mapping[str, Any], Any], list[str]]
+Accept = Callable[[Mapping[str, Any], str], tuple[dict[str, Any], list[str]]]
+"""What the site does with submitted answers on a given day (``YYYY-MM-DD``): the answers as
+accepted (hidden ones cleared, computed ones worked out) and every problem found."""
 """Checks answers against a JSON Schema; returns readable problems (empty when valid)."""
 
 _ACTION = re.compile(
@@ -180,16 +183,25 @@ def load_scenario(path: str, text: str, files: Mapping[str, str]) -> Scenario:
     )
 
 
-def run_scenario(definition: Definition, scenario: Scenario, *, validate: Validate | None = None) -> Result:
-    """Play the scenario against the definition; every mismatch is a failure with its line."""
-    return _Player(definition, scenario, validate).play()
+def run_scenario(
+    definition: Definition, scenario: Scenario, *, validate: Validate | None = None, accept: Accept | None = None
+) -> Result:
+    """Play the scenario against the definition; every mismatch is a failure with its line.
+
+    With ``accept``, the answers go through it first, as a submission through the site does;
+    otherwise they are only checked with ``validate`` against the form schema.
+    """
+    return _Player(definition, scenario, validate, accept).play()
 
 
 class _Player:
-    def __init__(self, definition: Definition, scenario: Scenario, validate: Validate | None) -> None:
+    def __init__(
+        self, definition: Definition, scenario: Scenario, validate: Validate | None, accept: Accept | None = None
+    ) -> None:
         self.definition = definition
         self.scenario = scenario
         self.validate = validate
+        self.accept = accept
         self.tz = ZoneInfo(definition.program.timezone)
         self.now = scenario.submitted_at or datetime.combine(date(2026, 1, 5), DEFAULT_START)
         if self.now.tzinfo is None:
@@ -236,12 +248,19 @@ class _Player:
         return f"[{self.now.astimezone(self.tz):%Y-%m-%d %H:%M}]"
 
     def play(self) -> Result:
-        if self.validate is not None:
-            for problem in self.validate(self.definition.form_schema, dict(self.scenario.answers)):
+        answers = dict(self.scenario.answers)
+        if self.accept is not None:
+            answers, problems = self.accept(answers, self.now.astimezone(self.tz).date().isoformat())
+            for problem in problems:
                 self.fail(1, f"the submission is not valid: {problem}")
             if self.result.failures:
                 return self.result
-        self.apply(runtime.Submitted(dict(self.scenario.answers)))
+        elif self.validate is not None:
+            for problem in self.validate(self.definition.form_schema, answers):
+                self.fail(1, f"the submission is not valid: {problem}")
+            if self.result.failures:
+                return self.result
+        self.apply(runtime.Submitted(answers))
         for line, action in self.scenario.actions:
             expected_error = action.get("expect error")
             body = {key: value for key, value in action.items() if key not in ("expect error", "with")}

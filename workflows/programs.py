@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,12 +184,7 @@ def loaded(files: dict[str, str], content_hash: str) -> Loaded:
         definition = engine.load(files)
         if definition.content_hash != content_hash:
             raise engine.WrongDefinition(state_hash=content_hash, definition_hash=definition.content_hash)
-        shipped = {
-            name: json.loads(text)
-            for name, text in files.items()
-            if name.startswith("forms/") and name.endswith(".json")
-        }
-        validator = forms.FormValidator(definition.form_schema, shipped=shipped)
+        validator = forms.FormValidator(definition.form_schema, shipped=shipped_forms(files))
         ui, problems = forms.load_program_ui(files, definition.form_schema, languages=definition.program.languages)
         if ui is None:
             raise engine.DefinitionError([problem for problem in problems if problem.severity == "error"])
@@ -218,3 +214,10 @@ def ready(version: DefinitionVersion) -> Loaded:
 def definition_of(version: DefinitionVersion) -> engine.Definition:
     """The Definition of a version row (``ready``)."""
     return ready(version).definition
+
+
+def shipped_forms(files: Mapping[str, str]) -> dict[str, Any]:
+    """The program's own JSON Schemas under forms/, which its form may ``$ref``."""
+    return {
+        name: json.loads(text) for name, text in files.items() if name.startswith("forms/") and name.endswith(".json")
+    }

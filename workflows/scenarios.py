@@ -10,7 +10,7 @@ from typing import Any
 import engine
 import forms
 from engine import scenarios as engine_scenarios
-from workflows import programs
+from workflows import programs, wizard
 
 
 @dataclass
@@ -39,17 +39,42 @@ def run_all(folders: list[Path]) -> Iterator[Outcome]:
             for path in scenario_files:
                 yield Outcome(f"{path}", [f"the program does not load: {errors[0]}", *errors[1:]])
             continue
+        form = _site_form(definition, files)
         for path in scenario_files:
-            yield run_one(definition, path, all_files)
+            yield run_one(definition, path, all_files, form=form)
 
 
-def run_one(definition: engine.Definition, path: Path, files: Mapping[str, str]) -> Outcome:
+def run_one(
+    definition: engine.Definition, path: Path, files: Mapping[str, str], *, form: wizard.Form | None = None
+) -> Outcome:
     try:
         scenario = engine_scenarios.load_scenario(str(path), path.read_text(encoding="utf-8"), files)
     except engine.DefinitionError as error:
         return Outcome(str(path), [str(problem) for problem in error.problems])
-    result = engine_scenarios.run_scenario(definition, scenario, validate=validate_answers)
+    accept = _accepting(form) if form is not None else None
+    result = engine_scenarios.run_scenario(definition, scenario, validate=validate_answers, accept=accept)
     return Outcome(f"{path}::{scenario.name}", result.failures, result.trace)
+
+
+def _site_form(definition: engine.Definition, files: Mapping[str, str]) -> wizard.Form | None:
+    """The program's form as the site uses it (pages, computed fields, checks), if it loads."""
+    ui, _ = forms.load_program_ui(files, definition.form_schema, languages=definition.program.languages)
+    if ui is None:
+        return None
+    validator = forms.FormValidator(definition.form_schema, shipped=programs.shipped_forms(files))
+    return wizard.Form(definition.form_schema, ui, validator, definition.program.timezone)
+
+
+def _accepting(form: wizard.Form) -> engine_scenarios.Accept:
+    """A scenario's answers accepted as the site accepts a submission on the scenario's day:
+    hidden answers cleared, computed ones worked out, every rule and check applied."""
+
+    def accept(answers: Mapping[str, Any], today: str) -> tuple[dict[str, Any], list[str]]:
+        cleaned = form.clean(answers)
+        errors = form.errors(cleaned, "en", today=today)
+        return cleaned, [f"{error.pointer or '/'}: {error.message}" for error in errors]
+
+    return accept
 
 
 def _test_material(folder: Path) -> dict[str, str]:

@@ -83,3 +83,77 @@ def test_stops_must_be_written_as_on_entering():
     with pytest.raises(DefinitionError) as refused:
         program(ROUNDS.replace("stops: [on entering issue, on entering corrections]", "stops: issue"))
     assert "stops is 'on entering <step>', or a list of them" in str(refused.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# (kept here with the other round-by-round patterns) each results carry the task form's answers
+
+
+SEARCHES = """
+start: search
+steps:
+  search:
+    kind: each
+    over: household.members
+    task: {title: {en: Search}, role: clerk, outcomes: [done], form: forms/search.schema.json}
+    results: searches
+    next: total
+  total:
+    kind: decide
+    compute:
+      pages: sum(searches, pages)
+      first_name: searches.0.item.name
+    next: finished
+  finished: {kind: end, outcome: done}
+"""
+
+SEARCH_FORM = '{"type": "object", "properties": {"pages": {"type": "integer"}}}'
+
+
+def test_each_results_can_be_summed_by_the_fields_of_the_task_form_and_of_the_item():
+    definition = program(SEARCHES, extra_files={"forms/search.schema.json": SEARCH_FORM})
+    answers = {"household": {"members": [{"name": "Ana"}, {"name": "Bo"}]}}
+    state, _ = engine.step(definition, engine.new_state(definition), engine.Submitted(answers), MONDAY)
+    for pages in (12, 30):
+        token = next(token for token in state.tokens if token.step == "search")
+        state, _ = engine.step(
+            definition, state, engine.TaskCompleted(token.id, "done", "ana", {"pages": pages}), MONDAY
+        )
+    assert (state.data["pages"], state.data["first_name"]) == (42, "Ana")
+
+
+def test_a_field_the_task_form_does_not_have_is_still_refused():
+    with pytest.raises(DefinitionError) as refused:
+        program(
+            SEARCHES.replace("sum(searches, pages)", "sum(searches, pagez)"),
+            extra_files={"forms/search.schema.json": SEARCH_FORM},
+        )
+    assert "pagez" in str(refused.value)
+
+
+FRONT_OF_QUEUE = """
+start: triage
+steps:
+  triage:
+    kind: decide
+    routes:
+      - {when: urgent, to: expedite}
+      - {to: review}
+  expedite: {kind: action, raise priority: urgent, next: review}
+  review: {kind: task, title: {en: Review}, role: clerk, outcomes: {done: finished}}
+  finished: {kind: end, outcome: done}
+"""
+
+
+@pytest.mark.parametrize(("urgent", "priority", "effects"), [(True, "urgent", ["urgent"]), (False, "normal", [])])
+def test_an_action_step_can_move_a_case_to_the_front_of_every_queue(urgent, priority, effects):
+    definition = program(FRONT_OF_QUEUE)
+    state, found = engine.step(definition, engine.new_state(definition), engine.Submitted({"urgent": urgent}), MONDAY)
+    assert state.priority == priority
+    assert [effect.priority for effect in found if isinstance(effect, engine.SetPriority)] == effects
+
+
+def test_raise_priority_takes_high_or_urgent():
+    with pytest.raises(DefinitionError) as refused:
+        program(FRONT_OF_QUEUE.replace("raise priority: urgent", "raise priority: asap"))
+    assert "raise priority is high or urgent" in str(refused.value)
