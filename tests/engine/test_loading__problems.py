@@ -579,8 +579,8 @@ finished: {kind: end, outcome: done}
         "p/workflow.yaml:4:51: invalid_duration: '0 days': a duration must be at least 1 day; to act at once, "
         "leave the duration out",
         "p/workflow.yaml:5:50: invalid_duration: decision must be words like '10 business days'",
-        "p/workflow.yaml:6:85: unknown_key: unknown key 'colour'; expected one of: extend clock, kind, next, set, "
-        "status, title",
+        "p/workflow.yaml:6:85: unknown_key: unknown key 'colour'; expected one of: extend clock, kind, next, "
+        "raise priority, set, status, title",
         # The start step could not be read, so the graph is not walked (no unreachable steps).
         "p/workflow.yaml:6:11: unknown_clock: step 'fourth' extends 'decision', not a clock",
     ]
