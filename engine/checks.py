@@ -85,6 +85,7 @@ class _Checker:
                         "unknown_step",
                         f"clock {clock.name!r} stops on entering {step_name!r}, not a step",
                     )
+        self.check_events()
         for escalation in self.definition.escalations.values():
             if escalation.notice is not None:
                 self.check_notice(escalation.notice, escalation.where)
@@ -335,6 +336,28 @@ class _Checker:
                 return _answer_at(_json(self.definition.files[form]), path)
         return None
 
+    def check_events(self) -> None:
+        """With an ``events`` section, every event a step waits for is declared there, and used."""
+        awaited: set[str] = set()
+        for flow in self.definition.flows.values():
+            for step in flow.steps.values():
+                if not isinstance(step, WaitStep):
+                    continue
+                for trigger in step.triggers:
+                    if trigger.kind != "event" or trigger.event is None:
+                        continue
+                    awaited.add(trigger.event)
+                    if self.definition.events and trigger.event not in self.definition.events:
+                        declared = ", ".join(sorted(self.definition.events))
+                        self.at(
+                            step.where,
+                            "unknown_event",
+                            f"step {step.name!r} waits for {trigger.event!r}, which is not under events ({declared})",
+                        )
+        for name, spec in self.definition.events.items():
+            if name not in awaited:
+                self.at(spec.where, "event_not_awaited", f"no step waits for the event {name!r}", severity="warning")
+
     def check_contact(self) -> None:
         contact = self.definition.program.contact
         if contact is None:
@@ -449,6 +472,18 @@ class KnownFields:
                                 for known in list(exact)
                                 if known.startswith(f"{list_path}.*.")
                             )
+                if isinstance(step, WaitStep):
+                    for trigger in step.triggers:
+                        if trigger.kind != "event" or trigger.event is None:
+                            continue
+                        spec = definition.events.get(trigger.event)
+                        if spec is not None and spec.form and spec.form in definition.files:
+                            exact.add(trigger.event)
+                            exact.update(
+                                f"{trigger.event}.{path}" for path in _schema_paths(_json(definition.files[spec.form]))
+                            )
+                        else:
+                            open_prefixes.add(trigger.event)  # an event without a form: its data is not known
                 if isinstance(step, (HumanStep, RequestStep)):
                     form = step.form if isinstance(step, HumanStep) else step.answer_form
                     if form and form in definition.files:

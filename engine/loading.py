@@ -30,6 +30,7 @@ from engine.model import (
     EachStep,
     EndStep,
     Escalation,
+    EventSpec,
     FinishStep,
     Flow,
     HumanStep,
@@ -178,6 +179,7 @@ class _Reader:
         self.problems: list[Problem] = []
         self.languages: tuple[str, ...] = ("en",)
         self.roles: tuple[str, ...] = ()
+        self.events: dict[str, EventSpec] = {}
         self.document: Document | None = None
 
     # -- helpers --------------------------------------------------------------------
@@ -338,6 +340,7 @@ class _Reader:
             default_outcome=default_outcome,
             files=MappingProxyType(dict(self.files)),
             content_hash=content_hash(self.files),
+            events=MappingProxyType(self.events),
         )
 
     def read_program(self, document: Document) -> Program | None:
@@ -645,8 +648,19 @@ class _Reader:
         self.known_keys(
             (),
             data,
-            {"start", "steps", "calendar", "clocks", "escalations", "conditions", "subworkflows", "default outcome"},
+            {
+                "start",
+                "steps",
+                "calendar",
+                "clocks",
+                "escalations",
+                "conditions",
+                "events",
+                "subworkflows",
+                "default outcome",
+            },
         )
+        self.events = self.read_events(data.get("events", {}))
         calendar_id = data.get("calendar", DEFAULT_CALENDAR)
         if not isinstance(calendar_id, str):
             self.problem(("calendar",), "invalid_type", "calendar must name a calendar, e.g. us-federal")
@@ -690,6 +704,36 @@ class _Reader:
                         )
                     )
         return flows, clocks, escalations, conditions, calendar_id, default_outcome or "completed"
+
+    def read_events(self, raw: object) -> dict[str, EventSpec]:
+        """``events: {payment_received: {form: forms/payment.schema.json, sent by: [cashier]}}``."""
+        found: dict[str, EventSpec] = {}
+        if not isinstance(raw, dict):
+            self.problem(("events",), "invalid_type", "events must map event names to {form, sent by}")
+            return found
+        for name, spec in raw.items():
+            where: Pointer = ("events", name)
+            if not self.name_value(where, name, "an event name"):
+                continue
+            spec = {} if spec is None else spec
+            if not isinstance(spec, dict):
+                self.problem(where, "invalid_type", "an event is {form: forms/<file>.schema.json, sent by: [role]}")
+                continue
+            self.known_keys(where, spec, {"form", "sent by"})
+            form = spec.get("form")
+            if form is not None and (not isinstance(form, str) or form not in self.files):
+                self.problem(
+                    (*where, "form"),
+                    "missing_file",
+                    f"the event's form {form!r} is not a file of the program (e.g. forms/{name}.schema.json)",
+                )
+                form = None
+            senders = self.names((*where, "sent by"), spec.get("sent by"))
+            for index, role in enumerate(senders):
+                at = (*where, "sent by", index) if isinstance(spec.get("sent by"), list) else (*where, "sent by")
+                self.role(at, role)
+            found[name] = EventSpec(name, form, senders, self.where(where))
+        return found
 
     def read_escalations(self, raw: object) -> dict[str, Escalation]:
         found: dict[str, Escalation] = {}

@@ -343,6 +343,16 @@ class Clock:
 
 
 @dataclass(frozen=True)
+class EventSpec:
+    """A named event a case can wait for, posted by staff or a partner system (``events:``)."""
+
+    name: str
+    form: str | None  # a JSON Schema file for the event's data; None: the event carries no data
+    sent_by: tuple[str, ...]  # roles allowed to post it; empty: any role of the program
+    where: Where
+
+
+@dataclass(frozen=True)
 class Escalation:
     """What happens when a deadline is near or passed."""
 
@@ -378,6 +388,7 @@ class Definition:
     default_outcome: str
     files: Mapping[str, str]
     content_hash: str
+    events: Mapping[str, EventSpec] = field(default_factory=dict)
 
     @property
     def start(self) -> str:

@@ -890,6 +890,8 @@ class _Run:
         ]
         if not waiting:
             raise NotWaiting(what=f"the event {event.name!r}")
+        # The history says which event came and what it said, by field name only: values may be personal.
+        self.audit("event_received", event=event.name, fields=sorted(event.data))
         if event.data:
             self.data[event.name] = dict(event.data)
         for token, trigger in waiting:

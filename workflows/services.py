@@ -8,6 +8,7 @@ writes the new state, tasks and history before the transaction commits.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import secrets
@@ -771,6 +772,42 @@ def case_cancel(*, case_id: int, user: Actor, reason: str) -> Case:
             raise ServiceError("say why the case is cancelled; the reason is kept in the case history")
         _still_running(case)
         _step_case(case, user, engine.CaseCancelled(actor=user.get_username(), reason=words))
+    return case
+
+
+EVENT_DATA_MAX_BYTES = 64 * 1024
+"""An event's data is a few facts (an amount, a receipt number), never a document."""
+
+
+def case_send_event(*, case_id: int, user: Actor, name: str, data: Mapping[str, Any] | None = None) -> Case:
+    """Post a named event to a case waiting for it: a payment confirmed, a hearing held.
+
+    Allowed to the roles the workflow's ``events`` names in ``sent by`` (any role of the program
+    when it names none, or does not declare the event). The data must fit the event's ``form``;
+    an event without a form carries no data. A case not waiting for the event refuses it
+    (``Conflict``), so a payment confirmed twice moves the case once.
+    """
+    payload = dict(data or {})
+    with transaction.atomic():
+        case = _lock_case(case_id)
+        definition = programs.definition_of(case.version)
+        spec = definition.events.get(name)
+        senders = spec.sent_by if spec is not None and spec.sent_by else definition.program.roles
+        staff = user if isinstance(user, User) else None
+        if staff is None or not any(holds(staff, role, agency=definition.program.agency) for role in senders):
+            raise NotAllowed(f"only {', '.join(senders)} may post the event {name!r} to this case")
+        _still_running(case)
+        if len(json.dumps(payload, ensure_ascii=False).encode()) > EVENT_DATA_MAX_BYTES:
+            raise ServiceError(f"an event's data can be at most {EVENT_DATA_MAX_BYTES // 1024} KB")
+        if spec is not None and spec.form:
+            schema = json.loads(definition.files[spec.form])
+            errors = forms.validate(schema, payload)
+            if errors:
+                raise InvalidSubmission(errors)
+        elif payload:
+            raise ServiceError(f"the event {name!r} carries no data: its workflow declares no form for it")
+        by = {"event_received": {"by": staff.get_username()}}
+        _step_case(case, staff, engine.EventReceived(name, payload), annotate=by)
     return case
 
 

@@ -251,7 +251,7 @@ steps:
 """
     assert problems(workflow) == [
         "p/workflow.yaml:8:9: unknown_key: unknown key 'colour'; expected one of: calendar, clocks, conditions, "
-        "default outcome, escalations, start, steps, subworkflows",
+        "default outcome, escalations, events, start, steps, subworkflows",
         "p/workflow.yaml:2:11: invalid_type: calendar must name a calendar, e.g. us-federal",
         "p/workflow.yaml:3:18: invalid_name: an outcome must be a snake_case name like next_step, not 'Done'",
         "p/workflow.yaml:4:13: invalid_type: conditions must map names to expressions",

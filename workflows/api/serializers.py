@@ -194,6 +194,18 @@ class TaskCompleteSerializer(serializers.Serializer[dict[str, Any]]):
     )
 
 
+class CaseEventPostSerializer(serializers.Serializer[dict[str, Any]]):
+    """An event for a waiting case: its name, and its data when the workflow gives the event a form."""
+
+    event = serializers.RegexField(
+        r"^[a-z][a-z0-9_]*\Z", max_length=64, help_text="the event's name, as the workflow's wait step names it"
+    )
+    # DRF's metaclass moves declared fields off the class, so this does not hide ``Serializer.data``.
+    data = serializers.DictField(  # type: ignore[assignment]
+        required=False, default=dict, help_text="the event's data, as its form in the workflow's events asks"
+    )
+
+
 class TaskReassignSerializer(serializers.Serializer[dict[str, Any]]):
     """Whom to give the task to: nothing else a client sends is read."""
 

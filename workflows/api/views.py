@@ -411,6 +411,41 @@ class CaseEvents(APIView):
         rows, next_link = pagination.page(events, request, query.validated_data, field="at", newest_first=False)
         return Response({"results": serializers.CaseEventSerializer(rows, many=True).data, "next": next_link})
 
+    @extend_schema(
+        operation_id="cases_events_create",
+        summary="Post an event the case is waiting for (a payment confirmed by the payment provider)",
+        description=(
+            "The case must be waiting for the event at a `wait` step, or the answer is 409. Only the roles the "
+            "workflow's `events` section names in `sent by` may post it (any role of the program when it names "
+            "none). `data` must fit the event's form (422 with every field's error); an event without a form "
+            "carries no data. Answers the case as `GET /cases/{id}` does."
+        ),
+        request=serializers.CaseEventPostSerializer,
+        responses={
+            200: serializers.CaseDetailSerializer,
+            401: _PROBLEM,
+            403: _PROBLEM,
+            404: _PROBLEM,
+            409: _PROBLEM,
+            422: _PROBLEM,
+        },
+    )
+    def post(self, request: Request, public_id: UUID) -> Response:
+        case = _visible_case(request, public_id)
+        posted = serializers.CaseEventPostSerializer(data=request.data)
+        posted.is_valid(raise_exception=True)
+        services.case_send_event(
+            case_id=case.pk, user=request.user, name=posted.validated_data["event"], data=posted.validated_data["data"]
+        )
+        case.refresh_from_db()
+        definition = programs.definition_of(case.version)
+        entitled = privacy.may_reveal(request.user, definition)
+        revealed = privacy.revealed_in(request.session, case.pk, timezone.now()) if entitled else frozenset()
+        answers = privacy.mask_answers(programs.ready(case.version).pages.schema, case.data, revealed=revealed)
+        response = Response(serializers.CaseDetailSerializer(case, context={"answers": answers}).data)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
 
 # -------------------------------------------------------------------- webhooks
 
