@@ -28,8 +28,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         logins_file = settings.VAR_DIR / "demo-logins.json"
         logins: dict[str, str] = json.loads(logins_file.read_text()) if logins_file.exists() else {}
+        agencies_of_role = self._program_roles()
         wanted = {role: [role] for role in STAFF_ROLES}
-        for role in sorted(self._program_roles()):
+        for role in sorted(agencies_of_role):
             wanted.setdefault(role, [role])
         wanted["citizen"] = []
         user_model = get_user_model()
@@ -44,11 +45,15 @@ class Command(BaseCommand):
                 user.is_staff = username in {"agency_admin", "designer"}
                 user.is_superuser = username == "agency_admin"
                 user.save()
-                # Each demo login holds its role for the demo programs' agencies, and nothing else.
-                RoleGrant.objects.filter(user=user).exclude(role__in=roles, agency__in=agencies, queue="").delete()
-                for role in roles:
-                    for agency in agencies:
-                        RoleGrant.objects.get_or_create(user=user, role=role, agency=agency, queue="")
+                # Each demo login holds its role where the demo programs use it: a program's role for the
+                # agencies whose programs declare it, a cross-program role (supervisor, auditor...) for all.
+                where = {role: agencies if role in STAFF_ROLES else agencies_of_role.get(role, agencies) for role in roles}
+                kept = [(role, agency) for role in roles for agency in where[role]]
+                for grant in RoleGrant.objects.filter(user=user):
+                    if (grant.role, grant.agency) not in kept or grant.queue:
+                        grant.delete()
+                for role, agency in kept:
+                    RoleGrant.objects.get_or_create(user=user, role=role, agency=agency, queue="")
             # The demo citizen signs in where citizens do, with a confirmed address.
             citizen = user_model.objects.get(username="citizen")
             now = timezone.now()
@@ -67,9 +72,12 @@ class Command(BaseCommand):
         self.stdout.write(f"Citizen (sign in at {url}/account/sign-in/): {DEMO_CITIZEN_EMAIL}  {logins['citizen']}")
 
     @staticmethod
-    def _program_roles() -> set[str]:
-        roles: set[str] = set()
+    def _program_roles() -> dict[str, list[str]]:
+        """Each role the published programs declare, with the agencies whose programs declare it."""
+        agencies: dict[str, set[str]] = {}
         for version in DefinitionVersion.objects.filter(program__current_version__isnull=False).distinct():
             if version.program.current_version_id == version.pk:
-                roles.update(definition_of(version).program.roles)
-        return roles
+                program = definition_of(version).program
+                for role in program.roles:
+                    agencies.setdefault(role, set()).add(program.agency)
+        return {role: sorted(found) for role, found in agencies.items()}
