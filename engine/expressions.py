@@ -16,6 +16,7 @@ stopped by the budget, are ``ExpressionFailed``.
 
 from __future__ import annotations
 
+import calendar
 import difflib
 import json
 import math
@@ -149,6 +150,8 @@ class Evaluator:
         operators["days_between"] = _adapt(_days_between)
         operators["years_between"] = _adapt(_years_between)
         operators["add_days"] = _adapt(_add_days)
+        operators["add_months"] = _adapt(_add_months)
+        operators["month_start"] = _adapt(_month_start)
         self._custom_names: dict[str, tuple[int, int | None]] = dict.fromkeys(custom_functions, (0, None))
         self._engine = datalogic_py.Engine(
             # Division by zero must fail, not saturate to 1.8e308 as it does for decimals.
@@ -250,6 +253,7 @@ _FUNCTION_USAGE: Final[dict[str, tuple[int, int | None, str]]] = {
     "contains": (2, 2, "contains(list_or_text, value)"),
     "count": (1, 2, "count(list) or count(list, condition)"),
     "add_days": (2, 2, "add_days(date, days)"),
+    "add_months": (2, 2, "add_months(date, months)"),
     "days_between": (2, 2, "days_between(earlier_date, later_date)"),
     "exists": (1, 1, "exists(name)"),
     "filter": (2, 2, "filter(list, condition)"),
@@ -261,6 +265,7 @@ _FUNCTION_USAGE: Final[dict[str, tuple[int, int | None, str]]] = {
     "max": (1, None, "max(a, b, ...) or max(list)"),
     "min": (1, None, "min(a, b, ...) or min(list)"),
     "missing": (1, 1, "missing(name)"),
+    "month_start": (1, 1, "month_start(date)"),
     "none": (2, 2, "none(list, condition)"),
     "round": (1, 2, "round(number) or round(number, digits)"),
     "sum": (1, 2, "sum(list) or sum(list, item_expression)"),
@@ -314,6 +319,8 @@ _JSON_OPERATORS: Final[dict[str, tuple[int, int | None]]] = {
     "days_between": (2, 2),
     "years_between": (2, 2),
     "add_days": (2, 2),
+    "add_months": (2, 2),
+    "month_start": (1, 1),
 }
 _NAME_OPERATORS = frozenset({"var", "missing", "missing_some", "exists"})
 _SCOPED_OPERATORS = frozenset({"filter", "map", "all", "some", "none", "reduce"})
@@ -823,7 +830,7 @@ class _Parser:
             return self._operation("in", [value, container], offset)
         if function in ("exists", "missing"):
             return self._presence(function, args[0], offset)
-        assert function in ("days_between", "years_between", "add_days")
+        assert function in ("days_between", "years_between", "add_days", "add_months", "month_start")
         return self._operation(function, args, offset)
 
     def _presence(self, function: str, value: _Term, offset: int) -> _Term:
@@ -1063,6 +1070,34 @@ def _add_days(args: list[Any]) -> str:
         raise ValueError("add_days went beyond the years 1 to 9999") from error
 
 
+def _add_months(args: list[Any]) -> str:
+    """The ISO date ``months`` calendar months later; a day the month lacks becomes its last day
+    (``add_months('2026-01-31', 1)`` is ``2026-02-28``)."""
+    if (
+        len(args) != 2
+        or not (isinstance(args[0], str) and _DATE.fullmatch(args[0]))
+        or isinstance(args[1], bool)
+        or not isinstance(args[1], (int, float))
+        or args[1] != int(args[1])
+        or abs(args[1]) > 120_000
+    ):
+        raise ValueError("add_months needs a date written as YYYY-MM-DD and a whole number of months")
+    start = date.fromisoformat(args[0])
+    index = start.year * 12 + start.month - 1 + int(args[1])
+    year, month = divmod(index, 12)
+    if not 1 <= year <= 9999:
+        raise ValueError("add_months went beyond the years 1 to 9999")
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(start.day, last_day)).isoformat()
+
+
+def _month_start(args: list[Any]) -> str:
+    """The first day of the ISO date's month."""
+    if len(args) != 1 or not (isinstance(args[0], str) and _DATE.fullmatch(args[0])):
+        raise ValueError("month_start needs a date written as YYYY-MM-DD")
+    return date.fromisoformat(args[0]).replace(day=1).isoformat()
+
+
 def _adapt(function: Callable[[list[Any]], Any]) -> Callable[[str], str]:
     """datalogic hands custom operators a JSON array and wants JSON back."""
 
@@ -1100,6 +1135,8 @@ def _failure(error: datalogic_py.DataLogicError, budget: int) -> ExpressionFaile
             "days_between": ": it needs two dates written as YYYY-MM-DD",
             "years_between": ": it needs two dates written as YYYY-MM-DD",
             "add_days": ": it needs a date written as YYYY-MM-DD and a whole number of days",
+            "add_months": ": it needs a date written as YYYY-MM-DD and a whole number of months",
+            "month_start": ": it needs a date written as YYYY-MM-DD",
         }.get(raw or "", "")
         return ExpressionFailed("function_failed", f"the function '{operator}' failed{hint}")
     if kind == "InvalidOperator":

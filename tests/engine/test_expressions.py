@@ -347,6 +347,11 @@ FUNCTIONS = [
     ("add_days('2026-12-20', 14)", "2027-01-03"),
     ("add_days('2024-03-01', -1)", "2024-02-29"),
     ("add_days(applied, 0)", "2024-02-28"),
+    ("add_months('2026-01-31', 1)", "2026-02-28"),
+    ("add_months('2024-01-31', 1)", "2024-02-29"),
+    ("add_months('2026-12-15', 11)", "2027-11-15"),
+    ("add_months('2026-03-31', -1)", "2026-02-28"),
+    ("month_start(add_months('2026-12-15', 1))", "2027-01-01"),
     ("table('fpl')", 1000),
     ("table('fpl', household.size)", 4000),
 ]
@@ -593,7 +598,7 @@ def test_an_unknown_function_names_the_allowed_ones():
     error = refusal("x + foo(1)", custom_functions=TABLE)
     assert (error.code, error.offset) == ("unknown_function", 4)
     assert error.message.startswith(
-        "there is no function 'foo'. Did you mean 'floor'? The functions are: abs, add_days, all,"
+        "there is no function 'foo'. Did you mean 'floor'? The functions are: abs, add_days, add_months, all,"
     )
     assert "table" in error.message
     assert "Did you mean 'count'?" in refusal("Count(x)").message
@@ -984,6 +989,9 @@ def test_days_between_needs_two_iso_dates(evaluator, source):
         ("add_days('2024-01-01', '3')", "it needs a date written as YYYY-MM-DD and a whole number of days"),
         ("add_days('9999-12-31', 1)", "it needs a date written as YYYY-MM-DD and a whole number of days"),
         ("add_days('2024-01-01', 99999999)", "it needs a date written as YYYY-MM-DD and a whole number of days"),
+        ("add_months('2024-01-01', 0.5)", "it needs a date written as YYYY-MM-DD and a whole number of months"),
+        ("add_months('9999-12-01', 1)", "it needs a date written as YYYY-MM-DD and a whole number of months"),
+        ("month_start('2024-13-01')", "it needs a date written as YYYY-MM-DD"),
     ],
 )
 def test_date_functions_fail_clearly_on_what_is_not_a_date(evaluator, source, message):

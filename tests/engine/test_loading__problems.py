@@ -922,8 +922,8 @@ finished: {kind: end, outcome: done}
         (
             "shout(income)",
             "p/workflow.yaml:6:10: unknown_function: there is no function 'shout'. Did you mean 'count'? The functions "
-            "are: abs, add_days, all, any, ceil, contains, count, days_between, exists, filter, floor, if, length, "
-            "lower, map, max, min, missing, none, round, sum, table, trim, upper, years_between",
+            "are: abs, add_days, add_months, all, any, ceil, contains, count, days_between, exists, filter, floor, if, length, "
+            "lower, map, max, min, missing, month_start, none, round, sum, table, trim, upper, years_between",
         ),
         (
             "round(income, 2, 3)",

@@ -211,8 +211,8 @@ computed:
         "form.ui.yaml:11:45: unknown_language: 'fr' is not one of the languages: en, zh-Hans",
         "form.ui.yaml:15:9: duplicate_field: 'full_name' is already placed at line 8; each field goes on exactly one page",
         "form.ui.yaml:17:18: unknown_function: there is no function 'sums'. Did you mean 'sum'? The functions are: "
-        "abs, add_days, all, any, ceil, contains, count, days_between, exists, filter, floor, if, length, lower, map, "
-        "max, min, missing, none, round, sum, trim, upper, years_between",
+        "abs, add_days, add_months, all, any, ceil, contains, count, days_between, exists, filter, floor, if, length, lower, map, "
+        "max, min, missing, month_start, none, round, sum, trim, upper, years_between",
     ]
 
 
