@@ -39,7 +39,7 @@ def run_all(folders: list[Path]) -> Iterator[Outcome]:
             for path in scenario_files:
                 yield Outcome(f"{path}", [f"the program does not load: {errors[0]}", *errors[1:]])
             continue
-        form = _site_form(definition, files)
+        form = site_form(definition, files)
         for path in scenario_files:
             yield run_one(definition, path, all_files, form=form)
 
@@ -51,12 +51,12 @@ def run_one(
         scenario = engine_scenarios.load_scenario(str(path), path.read_text(encoding="utf-8"), files)
     except engine.DefinitionError as error:
         return Outcome(str(path), [str(problem) for problem in error.problems])
-    accept = _accepting(form) if form is not None else None
+    accept = accepting(form) if form is not None else None
     result = engine_scenarios.run_scenario(definition, scenario, validate=validate_answers, accept=accept)
     return Outcome(f"{path}::{scenario.name}", result.failures, result.trace)
 
 
-def _site_form(definition: engine.Definition, files: Mapping[str, str]) -> wizard.Form | None:
+def site_form(definition: engine.Definition, files: Mapping[str, str]) -> wizard.Form | None:
     """The program's form as the site uses it (pages, computed fields, checks), if it loads."""
     ui, _ = forms.load_program_ui(files, definition.form_schema, languages=definition.program.languages)
     if ui is None:
@@ -65,7 +65,7 @@ def _site_form(definition: engine.Definition, files: Mapping[str, str]) -> wizar
     return wizard.Form(definition.form_schema, ui, validator, definition.program.timezone)
 
 
-def _accepting(form: wizard.Form) -> engine_scenarios.Accept:
+def accepting(form: wizard.Form) -> engine_scenarios.Accept:
     """A scenario's answers accepted as the site accepts a submission on the scenario's day:
     hidden answers cleared, computed ones worked out, every rule and check applied."""
 

@@ -98,9 +98,23 @@ def test_simulate_as_json_and_with_an_invalid_submission():
     out, _ = run("simulate", "library-card", "--submission", str(LIBRARY_CARD / "examples" / "valid.json"), "--json")
     result = json.loads(out)
     assert result["state"]["status"] == "running"
-    out, _ = run("simulate", "library-card", "--submission", str(LIBRARY_CARD / "examples" / "invalid.json"))
-    assert "problem: " in out
-    assert "the submission is not valid" in out
+    with pytest.raises(CommandError, match=r"problem\(s\): the simulation did not go as asked"):
+        run("simulate", "library-card", "--submission", str(LIBRARY_CARD / "examples" / "invalid.json"))
+
+
+def test_simulate_applies_the_forms_checks_on_the_day_it_is_told(tmp_path):
+    answers = json.loads((LIBRARY_CARD / "examples" / "valid.json").read_text())
+    born_later = tmp_path / "born-later.json"
+    born_later.write_text(json.dumps({**answers, "date_of_birth": "2026-03-10"}))
+    stdout = StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "simulate", str(LIBRARY_CARD), "--submission", str(born_later), "--at", "2026-03-02T10:00", stdout=stdout
+        )
+    assert "/date_of_birth: Date of birth must be today or in the past" in stdout.getvalue()
+    # The same answers a month later are accepted.
+    out, _ = run("simulate", "library-card", "--submission", str(born_later), "--at", "2026-04-02T10:00")
+    assert "still running, waiting at: review" in out
 
 
 def test_diagram_draws_the_workflow():

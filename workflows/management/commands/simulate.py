@@ -48,7 +48,9 @@ class Command(BaseCommand):
             scenario = engine_scenarios.load_scenario("simulation", scenario_text, {})
         except engine.DefinitionError as error:
             raise CommandError("\n".join(str(problem) for problem in error.problems)) from None
-        result = engine_scenarios.run_scenario(definition, scenario, validate=scenarios.validate_answers)
+        form = scenarios.site_form(definition, definition.files)
+        accept = scenarios.accepting(form) if form is not None else None
+        result = engine_scenarios.run_scenario(definition, scenario, validate=scenarios.validate_answers, accept=accept)
         state = result.state
         if options["json"]:
             self.stdout.write(
@@ -58,6 +60,8 @@ class Command(BaseCommand):
                     default=str,
                 )
             )
+            if result.failures:
+                raise SystemExit(1)  # the JSON already says what went wrong
             return
         for line in result.trace:
             self.stdout.write(line)
@@ -70,6 +74,8 @@ class Command(BaseCommand):
             else:
                 waiting = ", ".join(sorted({token.step for token in state.tokens})) or "nothing"
                 self.stdout.write(f"still running, waiting at: {waiting}")
+        if result.failures:
+            raise CommandError(f"{len(result.failures)} problem(s): the simulation did not go as asked")
 
     @staticmethod
     def _read(path: Path) -> str:
