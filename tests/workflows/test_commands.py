@@ -14,7 +14,7 @@ from django.test import Client
 
 from tests.conftest import DEFINITIONS
 from workflows import programs
-from workflows.models import DefinitionVersion, Program
+from workflows.models import Case, DefinitionVersion, Program, Task
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +111,26 @@ def test_seed_demo_creates_a_user_per_role_and_keeps_passwords_on_rerun(settings
         "/account/sign-in/", {"email": "citizen@example.org", "password": logins["citizen"]}, follow=True
     )
     assert signed_in.redirect_chain[-1][0] == "/my/applications/"
+
+
+def test_seed_demo_opens_cases_from_every_programs_examples_at_different_stages(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    load(DEFINITIONS)
+    out = StringIO()
+    call_command("seed-demo", stdout=out)
+    for folder in sorted(path for path in DEFINITIONS.iterdir() if (path / "program.yaml").is_file()):
+        examples = sorted((folder / "examples").glob("valid*.json"))
+        cases = Case.objects.filter(program__slug=folder.name).order_by("pk")
+        assert cases.count() == len(examples), f"{folder.name}: {out.getvalue()}"
+        # The first example is the demo citizen's own application, the others were entered at the counter.
+        assert cases[0].submitted_by.username == "citizen"
+        assert {case.channel for case in cases[1:]} <= {Case.Channel.COUNTER}
+        assert cases[0].reference in out.getvalue()
+    # Some cases were taken by a caseworker, some moved past their first step.
+    assert Task.objects.filter(status=Task.Status.OPEN, assignee__isnull=False).exists()
+    assert Task.objects.filter(status=Task.Status.COMPLETED).count() >= 3
+    assert Task.objects.filter(status=Task.Status.OPEN, assignee__isnull=True).exists()
+    # Seeding again opens nothing new and keeps what the demo did.
+    before = Case.objects.count()
+    call_command("seed-demo", stdout=StringIO())
+    assert Case.objects.count() == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +13,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from workflows.models import CitizenAccount, DefinitionVersion, Program, RoleGrant
+from engine.model import HumanStep
+from workflows import services
+from workflows.models import Case, CitizenAccount, DefinitionVersion, Program, RoleGrant, Submission, Task
 from workflows.programs import definition_of
 from workflows.roles import STAFF_ROLES
 
@@ -24,6 +27,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="where the demo is served")
+        parser.add_argument(
+            "--no-cases", action="store_true", help="only the logins: no demo cases from the programs' examples"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         logins_file = settings.VAR_DIR / "demo-logins.json"
@@ -62,6 +68,7 @@ class Command(BaseCommand):
             CitizenAccount.objects.update_or_create(
                 user=citizen, defaults={"email": DEMO_CITIZEN_EMAIL, "verified_at": now, "created_at": now}
             )
+        seeded = [] if options["no_cases"] else seed_cases(settings.CIVICFLOW_DEFINITIONS)
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         logins_file.write_text(json.dumps(logins, indent=2))
         logins_file.chmod(0o600)
@@ -72,6 +79,10 @@ class Command(BaseCommand):
             if username != "citizen":
                 self.stdout.write(f"  {username:<14} {logins[username]}")
         self.stdout.write(f"Citizen (sign in at {url}/account/sign-in/): {DEMO_CITIZEN_EMAIL}  {logins['citizen']}")
+        if seeded:
+            self.stdout.write(f"Demo cases ({len(seeded)}, from each program's examples/valid*.json):")
+            for line in seeded:
+                self.stdout.write(f"  {line}")
 
     @staticmethod
     def _program_roles() -> dict[str, list[str]]:
@@ -83,3 +94,87 @@ class Command(BaseCommand):
                 for role in program.roles:
                     agencies.setdefault(role, set()).add(program.agency)
         return {role: sorted(found) for role, found in agencies.items()}
+
+
+# ---------------------------------------------------------------------------------------- demo cases
+
+STAGES = ("waiting in the queue", "taken by a caseworker", "first step decided")
+"""Each program's valid examples become cases left at these stages in turn, so the inboxes,
+the applicant's pages and the case histories all have something to show."""
+
+
+def seed_cases(definitions: Path) -> list[str]:
+    """Submit each published program's ``examples/valid*.json`` once (an idempotency key per example
+    makes a rerun find the same cases) and move some of them on; one line per case."""
+    lines: list[str] = []
+    citizen = get_user_model().objects.get(username="citizen")
+    for program in Program.objects.filter(current_version__isnull=False).order_by("slug"):
+        folder = definitions / program.slug
+        examples = sorted((folder / "examples").glob("valid*.json")) if folder.is_dir() else []
+        definition = definition_of(program.current_version)
+        for index, example in enumerate(examples):
+            key = f"demo:{program.slug}:{example.stem}"
+            if Submission.objects.filter(program=program, idempotency_key=key).exists():
+                continue  # seeded before: keep it as the demo left it
+            answers = json.loads(example.read_text(encoding="utf-8"))
+            try:
+                if index == 0:  # the demo citizen's own application, on their pages
+                    case = services.case_submit(program=program, data=answers, user=citizen, idempotency_key=key)
+                else:  # entered by staff for someone at the counter
+                    clerk = _demo_user(definition.program.roles[0])
+                    case = services.case_submit(
+                        program=program,
+                        data=answers,
+                        user=clerk,
+                        channel=Case.Channel.COUNTER,
+                        on_behalf_of=example.stem.removeprefix("valid-").replace("-", " ").capitalize(),
+                        idempotency_key=key,
+                    )
+            except services.ServiceError as error:
+                lines.append(f"{program.slug}: {example.name} not submitted ({error.message})")
+                continue
+            stage = _move_on(case, definition, index % len(STAGES))
+            lines.append(f"{case.reference}  {program.slug:<18} {example.stem:<28} {stage}")
+    return lines
+
+
+def _demo_user(role: str) -> Any:
+    return get_user_model().objects.get(username=role)
+
+
+def _move_on(case: Case, definition: Any, stage: int) -> str:
+    """Take (stage 1) or take and decide (stage 2) the case's first open task, as its role's demo login."""
+    task = Task.objects.filter(case=case, status=Task.Status.OPEN).order_by("pk").first()
+    if task is None or stage == 0:
+        return _where(case)
+    user = get_user_model().objects.filter(username=task.role).first()
+    if user is None:
+        return _where(case)
+    try:
+        services.task_claim(task_id=task.pk, user=user)
+        step = definition.step("", task.step) if task.step in definition.steps else None
+        outcome = _first_outcome(step, definition)
+        if stage == 2 and outcome is not None:
+            services.task_complete(task_id=task.pk, user=user, outcome=outcome)
+    except services.ServiceError:
+        pass  # a demo login that may not do it (four eyes, a queue): the case stays where it got to
+    case.refresh_from_db()
+    return _where(case)
+
+
+def _first_outcome(step: Any, definition: Any) -> str | None:
+    """The step's first outcome, if deciding it needs nothing the caseworker would have to record."""
+    if step is None or not isinstance(step, HumanStep) or not step.outcomes:
+        return None
+    if step.form:
+        required = json.loads(definition.files[step.form]).get("required") or []
+        if required:
+            return None
+    return next(iter(step.outcomes))
+
+
+def _where(case: Case) -> str:
+    open_steps = sorted(Task.objects.filter(case=case, status=Task.Status.OPEN).values_list("step", flat=True))
+    if case.status == Case.Status.CLOSED:
+        return f"closed: {case.outcome}"
+    return "at " + ", ".join(open_steps) if open_steps else "waiting"
