@@ -302,13 +302,19 @@ def case_submit(
         raise ProgramNotOpen("this program is not accepting applications")
     ready = programs.ready(version)
     definition = ready.definition
+    if channel not in definition.program.channels:
+        raise NotAllowed(f"this program does not take applications {Case.Channel(channel).label.lower()}")
+    assisted = channel in (Case.Channel.COUNTER, Case.Channel.PHONE, Case.Channel.PAPER)
+    if assisted and not any(holds(user, role, agency=program.agency) for role in definition.program.roles):
+        raise NotAllowed("only the program's staff can apply on someone's behalf")
     data = ready.pages.clean(data)
     key = idempotency_key or None
     if key is not None:
         earlier = _submitted_with(program, key, data)
         if earlier is not None:
             return earlier
-    errors = ready.form.validate(data, language=language)
+    # The schema's rules, then the form's checks between answers: the same on every channel.
+    errors = ready.pages.errors(data, language)
     if errors:
         raise InvalidSubmission(errors)
     now = timezone.now()
