@@ -47,7 +47,9 @@ class Command(BaseCommand):
                 user.save()
                 # Each demo login holds its role where the demo programs use it: a program's role for the
                 # agencies whose programs declare it, a cross-program role (supervisor, auditor...) for all.
-                where = {role: agencies if role in STAFF_ROLES else agencies_of_role.get(role, agencies) for role in roles}
+                where = {
+                    role: agencies if role in STAFF_ROLES else agencies_of_role.get(role, agencies) for role in roles
+                }
                 kept = [(role, agency) for role in roles for agency in where[role]]
                 for grant in RoleGrant.objects.filter(user=user):
                     if (grant.role, grant.agency) not in kept or grant.queue:
