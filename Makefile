@@ -22,7 +22,7 @@ PYTHON ?= $(firstword $(foreach candidate,$(PYTHON_CANDIDATES),$(shell $(candida
 
 DEV_ENV := CIVICFLOW_ENV=development
 
-.PHONY: help install demo test lint system-packages axe docs messages vendor-uswds clean bench-lifecycle
+.PHONY: help install demo test lint system-packages axe docs diagrams messages vendor-uswds clean bench-lifecycle
 
 help:
 	@echo "make demo     run the demo on http://$(HOST):$(PORT) (installs everything first)"
@@ -30,6 +30,7 @@ help:
 	@echo "make install  create $(VENV) with CivicFlow and its dev tools"
 	@echo "make lint     ruff, mypy and the import contracts"
 	@echo "make docs     build the documentation site into var/site"
+	@echo "make diagrams redraw each shipped program's workflow as docs/programs/<program>.svg (needs graphviz)"
 	@echo "make messages refresh and compile the interface translations (workflows/locale)"
 	@echo "make axe      fetch axe-core $(AXE_VERSION) for the accessibility tests"
 	@echo "make bench-lifecycle  queries and cases/s of submit -> claim -> approve (needs DATABASE_URL=postgres://...)"
@@ -97,6 +98,16 @@ lint: install
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir var/site
+
+# The program pages show each workflow as a picture drawn by graphviz (the site loads no script
+# from elsewhere, so Mermaid is not drawn there). Commit the SVGs; a test says when one is stale.
+diagrams: install
+	@for folder in definitions/*/; do \
+		[ -f "$$folder/program.yaml" ] || continue; \
+		program=$$(basename "$$folder"); \
+		$(DEV_ENV) $(BIN)/civicflow diagram "$$program" --format svg > "docs/programs/$$program.svg" || exit 1; \
+		echo "docs/programs/$$program.svg"; \
+	done
 
 # Interface translations: refresh every language's catalogue under workflows/locale from the
 # templates and Python of workflows/ (run from inside it, so .venv, var/, docs/, tests/ and
