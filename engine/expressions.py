@@ -17,6 +17,7 @@ stopped by the budget, are ``ExpressionFailed``.
 from __future__ import annotations
 
 import calendar
+import copy
 import difflib
 import json
 import math
@@ -323,6 +324,10 @@ _JSON_OPERATORS: Final[dict[str, tuple[int, int | None]]] = {
     "month_start": (1, 1),
 }
 _NAME_OPERATORS = frozenset({"var", "missing", "missing_some", "exists"})
+TODAY: Final = "today"
+"""The name of today's date, which callers put at the top of the data (never an item's field)."""
+_TODAY_FROM_THE_TOP: Final = {"val": [[64], TODAY]}
+"""datalogic's ``val`` climbs that many scopes up, stopping at the top: deeper than any nesting allowed."""
 _SCOPED_OPERATORS = frozenset({"filter", "map", "all", "some", "none", "reduce"})
 
 
@@ -934,7 +939,7 @@ class _Inspector:
             raise ExpressionError(
                 "forbidden_name", f"'{name}' is not allowed: names may not start with '_' or contain '__'"
             )
-        if name in _NAME_OPERATORS:
+        if name in _NAME_OPERATORS or name == "val":  # val: only as _TODAY_FROM_THE_TOP, never written by hand
             return self._names(name, raw, scope, level)
         if name in _JSON_OPERATORS:
             low, high = _JSON_OPERATORS[name]
@@ -960,6 +965,18 @@ class _Inspector:
 
     def _names(self, name: str, raw: Any, scope: _Scope, level: int) -> tuple[Any, str | None]:
         """``var``, ``missing``, ``missing_some`` and ``exists``: their arguments are names."""
+        if name == "val":
+            # Only as compiled below: today's date read from the top of the data, inside a list function.
+            if raw != _TODAY_FROM_THE_TOP["val"]:
+                raise ExpressionError(
+                    "unknown_operator", "the operation 'val' is not allowed in expressions; did you mean 'var'?"
+                )
+            self.variables.add(TODAY)
+            return {"val": copy.deepcopy(raw)}, None
+        if name == "var" and scope.kind != "data" and raw in (TODAY, [TODAY]):
+            # ``today`` is the same for every item: read it where the caller put it, not in the item.
+            self.variables.add(TODAY)
+            return copy.deepcopy(_TODAY_FROM_THE_TOP), None
         if name == "var":
             args = raw if isinstance(raw, list) else [raw]
             if len(args) > 2:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 import engine
+from engine.expressions import ExpressionError, compile_expression
 from tests.engine.programs import program
 
 TZ = ZoneInfo("America/Los_Angeles")
@@ -60,3 +63,35 @@ def test_an_answer_called_today_cannot_move_the_date():
         now,
     )
     assert (state.data["applied_on"], state.outcome) == ("2027-03-14", "child")
+
+
+def test_today_inside_a_list_function_is_still_today_not_an_items_field():
+    definition = program(
+        """
+start: screen
+steps:
+  screen:
+    kind: decide
+    compute:
+      younger: "count(household.members, age < years_between('2008-03-15', today))"
+    next: done
+  done: {kind: end, outcome: done}
+""",
+    )
+    members = [{"name": "Ana", "age": 18}, {"name": "Bo", "age": 9}]
+    for day, expected in ((14, 1), (15, 2)):  # on the 15th, 2008-03-15 is 19 years ago
+        state, _ = engine.step(
+            definition,
+            engine.new_state(definition),
+            engine.Submitted({"household": {"members": members}}),
+            datetime(2027, 3, day, 12, tzinfo=TZ),
+        )
+        assert state.data["younger"] == expected
+
+
+@pytest.mark.parametrize("written", [{"val": [[1], "ssn"]}, {"val": "today"}, {"val": [[0], "today"]}])
+def test_a_hand_written_val_other_than_today_from_the_top_is_refused(written):
+    with pytest.raises(ExpressionError) as refused:
+        compile_expression({"map": [{"var": "xs"}, written]})
+    assert refused.value.code == "unknown_operator"
+    assert compile_expression({"map": [{"var": "xs"}, {"val": [[64], "today"]}]}).variables == {"xs", "today"}

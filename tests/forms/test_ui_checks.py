@@ -16,7 +16,7 @@ checks:
     check: date_of_birth <= today
     message: {en: Date of birth must be today or in the past, zh-Hans: 出生日期不能晚于今天}
   - field: household.members
-    check: any(household.members, age < 19)
+    check: any(household.members, age < 19 and years_between('2010-01-01', today) >= 16)
     message: {en: Add at least one child under 19, zh-Hans: 请至少添加一名 19 岁以下的儿童}
   - field: age
     for each: household.members
