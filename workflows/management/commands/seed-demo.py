@@ -77,7 +77,7 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (also in var/demo-logins.json):")
         for username in wanted:
             if username != "citizen":
-                self.stdout.write(f"  {username:<14} {logins[username]}")
+                self.stdout.write(f"  {username:<20} {logins[username]}")
         self.stdout.write(f"Citizen (sign in at {url}/account/sign-in/): {DEMO_CITIZEN_EMAIL}  {logins['citizen']}")
         if seeded:
             self.stdout.write(f"Demo cases ({len(seeded)}, from each program's examples/valid*.json):")
@@ -134,7 +134,7 @@ def seed_cases(definitions: Path) -> list[str]:
                 lines.append(f"{program.slug}: {example.name} not submitted ({error.message})")
                 continue
             stage = _move_on(case, definition, index % len(STAGES))
-            lines.append(f"{case.reference}  {program.slug:<18} {example.stem:<28} {stage}")
+            lines.append(f"{case.reference:<16} {program.slug:<18} {example.stem:<28} {stage}")
     return lines
 
 
