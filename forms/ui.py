@@ -33,6 +33,7 @@ __all__ = [
     "UiField",
     "UiSchema",
     "check_errors",
+    "choice_label",
     "clean",
     "computed_values",
     "default_widget",
@@ -961,6 +962,43 @@ def _check_holds(evaluator: Evaluator, condition: Expression, context: Mapping[s
         return evaluator.test(condition, context)
     except ExpressionFailed:
         return True  # not worked out: the answer's own rules report what is missing or malformed
+
+
+def choice_label(ui: UiSchema, schema: Mapping[str, Any], name: str, value: object, lang: str) -> str | None:
+    """The words a choice was offered with (``pickup`` -> "Pick it up at a branch"), in ``lang``.
+
+    ``name`` is the dotted answer path (a number steps into a list). The label comes from the
+    field's ``options`` in ``form.ui.yaml``, else from the schema's ``oneOf`` titles (through the
+    locale files); None when the answer is not a choice or the value is not one of its choices.
+    """
+    parts = [part for part in name.split(".") if not part.isdigit()]
+    field = _placed_field(ui, parts)
+    key = _as_text(value)
+    if field is not None:
+        for option, text in field.options:
+            if option == key:
+                return text.pick(lang)
+    node = schema_at(schema, ".".join(parts)) or {}
+    items = _resolve(schema, node.get("items")) if "array" in _types(node) else None
+    for choice, title in _choices(items or node) or []:
+        if _as_text(choice) == key and title:
+            return ui.translate(title, lang)
+    return None
+
+
+def _placed_field(ui: UiSchema, parts: list[str]) -> UiField | None:
+    """The UI field placed for an answer path without list positions (``children.date_of_birth``)."""
+    for page in ui.pages:
+        for field in page.fields:
+            if field.name == ".".join(parts):
+                return field
+            head = field.name.split(".")
+            if field.widget == "repeat" and parts[: len(head)] == head:
+                rest = ".".join(parts[len(head) :])
+                for item in field.items:
+                    if item.name == rest:
+                        return item
+    return None
 
 
 def _holds(evaluator: Evaluator, condition: Expression | None, context: Mapping[str, Any]) -> bool:

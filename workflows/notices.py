@@ -13,6 +13,7 @@ become a link or markup, and as they are in the plain-text part and the SMS.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import re
@@ -36,8 +37,10 @@ from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
 import engine
+from engine import model as engine_model
 from engine import notices as notice_texts
 from engine.runtime import value_at
+from forms import ui as forms_ui
 from workflows import applicants, audit, outbox, programs, roles, sms
 from workflows.models import Case, Notice, Outbox, Task
 
@@ -234,12 +237,53 @@ def _render_for(case: Case, definition: engine.Definition, template: str, langua
         "link": link,
     }
     kept = case.state.get("data") or {}
+    labels = _ChoiceLabels(case, definition, language)
     for placeholder in notice_texts.placeholders(template):
         if placeholder.answer:
-            values[placeholder.name] = _as_text(value_at(case.data, placeholder.answer))
+            answer = labels.of(placeholder.answer, value_at(case.data, placeholder.answer))
+            values[placeholder.name] = _as_text(answer)
         elif placeholder.case_value:
-            values[placeholder.name] = _value_as_text(value_at(kept, placeholder.case_value))
+            value = labels.of(placeholder.case_value, value_at(kept, placeholder.case_value))
+            values[placeholder.name] = _value_as_text(value)
     return render(template, values=values, trusted=frozenset({"link"}))
+
+
+class _ChoiceLabels:
+    """A chosen answer in the notice's language, as it was offered (``pickup`` -> "Pick it up at a
+    branch"): the application's choices from its UI and schema, a task's from the task's form."""
+
+    def __init__(self, case: Case, definition: engine.Definition, language: str) -> None:
+        self.case = case
+        self.definition = definition
+        self.language = language
+
+    def of(self, path: str, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.one(path, item) for item in value]
+        return self.one(path, value)
+
+    def one(self, path: str, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            return value
+        pages = programs.ready(self.case.version).pages
+        label = forms_ui.choice_label(pages.ui, pages.schema, path, value, self.language)
+        if label is None:
+            step_name, _, rest = path.partition(".")
+            form = self._form_of(step_name)
+            if form is not None and rest:
+                bare = forms_ui.UiSchema(pages=(), translations=pages.ui.translations)
+                label = forms_ui.choice_label(bare, form, rest, value, self.language)
+        return value if label is None else label
+
+    def _form_of(self, step_name: str) -> Mapping[str, Any] | None:
+        step = self.definition.steps.get(step_name)
+        name = getattr(step, "form", None) or getattr(step, "answer_form", None)
+        if isinstance(step, engine_model.EachStep):
+            name = step.task.form
+        if not name or name not in self.definition.files:
+            return None
+        form: Mapping[str, Any] = json.loads(self.definition.files[name])
+        return form
 
 
 def _language_for(texts: Mapping[str, str], preferred: str, program_languages: tuple[str, ...]) -> str:

@@ -521,3 +521,59 @@ def test_the_checker_refuses_case_values_that_do_not_exist_or_are_private(placeh
     _, found = engine.read(files)
     problems = [problem for problem in found if problem.severity == "error"]
     assert [problem.code for problem in problems] == ([code] if code else [])
+
+
+def test_a_choice_is_shown_in_the_words_it_was_offered_in_the_notices_language(db, clerk):
+    files = {
+        **FEES,
+        "program.yaml": FEES["program.yaml"] + "languages: [en, zh-Hans]\n",
+        "form.ui.yaml": """\
+pages:
+  - id: work
+    title: {en: Work, zh-Hans: 工程}
+    fields:
+      - {field: email, label: {en: Email, zh-Hans: 电子邮件}}
+      - {field: valuation, label: {en: Valuation, zh-Hans: 造价}}
+      - field: trades
+        widget: checkboxes
+        label: {en: Trades, zh-Hans: 工种}
+        options:
+          electrical: {en: Electrical work, zh-Hans: 电气工程}
+          plumbing: {en: Plumbing, zh-Hans: 管道工程}
+""",
+        "forms/review.schema.json": json.dumps(
+            {
+                "type": "object",
+                "properties": {
+                    "conditions": {"type": "string", "title": "Conditions"},
+                    "kind": {
+                        "title": "Kind of permit",
+                        "oneOf": [
+                            {"const": "standard", "title": "Standard permit"},
+                            {"const": "fast", "title": "Fast track"},
+                        ],
+                    },
+                },
+            }
+        ),
+        "locale/zh-Hans.yaml": "Conditions: 条件\nKind of permit: 许可类型\nStandard permit: 标准许可\nFast track: 快速通道\n",
+        "notices/approval.en.md": "# Approved\n\nTrades: {{ case.trades }}. Kind: {{ case.review.kind }}.\n",
+        "notices/approval.zh-Hans.md": "# 已批准\n\n工种：{{ answers.trades }}。类型：{{ case.review.kind }}。\n",
+    }
+    files["program.yaml"] = files["program.yaml"].replace(
+        "title: {en: Fee permit}", "title: {en: Fee permit, zh-Hans: 收费许可}"
+    )
+    files["workflow.yaml"] = files["workflow.yaml"].replace("title: {en: Review}", "title: {en: Review, zh-Hans: 审核}")
+    services.definition_publish(files=files, folder="fees")
+    program = Program.objects.get(slug="fees")
+    data = {"email": "pat@example.org", "valuation": 1000, "trades": ["plumbing", "electrical"]}
+    sent = {}
+    for language in ("en", "zh-Hans"):
+        case = services.case_submit(program=program, data=data, user=AnonymousUser(), language=language)
+        task = Task.objects.get(case=case, status=Task.Status.OPEN)
+        services.task_claim(task_id=task.pk, user=clerk)
+        services.task_complete(task_id=task.pk, user=clerk, outcome="approve", data={"kind": "fast"})
+        # The kept Markdown escapes what answers hold (a comma here); the words are what matter.
+        sent[language] = Notice.objects.get(case=case, to="citizen").body.replace("\\", "")
+    assert "Trades: Plumbing, Electrical work. Kind: Fast track." in sent["en"]
+    assert "工种：管道工程, 电气工程。类型：快速通道。" in sent["zh-Hans"]
