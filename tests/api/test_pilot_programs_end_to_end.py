@@ -456,3 +456,24 @@ def test_building_permit_an_addition_is_paid_reviewed_issued_inspected_and_final
     assert kinds[-1] == "case_closed"
     mine = ok(contractor.get(f"my/cases/{case_id}"))
     assert (mine["status"], mine["outcome"], mine["withdraw_url"]) == ("closed", "finaled", None)
+
+
+def test_foia_a_track_without_the_offices_its_form_requires_is_refused_not_closed_as_no_records(published):
+    """The task form (forms/track.schema.json requires ``offices``) must be checked when the task is completed.
+
+    Fails today: POST tasks/{id}/complete accepts any ``data`` (unknown fields, wrong types, required
+    ones missing) without looking at the step's ``form``. Here the search then runs over no office
+    and the request closes at once as "no records", with that notice sent to the requester.
+    """
+    olga = staff("olga", "intake_officer", agency=FOIA_AGENCY, queue="intake")
+    receipt = ok(Api().post("programs/foia-request/submissions", example("foia-request", "valid-full-grant.json")), 201)
+    case_id = receipt["case"]
+    work(olga, case_id, "intake_review", "reasonably_described")
+    task = task_at(olga, case_id, "assign_track")
+    ok(olga.post(f"tasks/{task['id']}/claim"))
+    refused = olga.post(f"tasks/{task['id']}/complete", {"outcome": "simple", "data": {}})
+    assert refused.status_code == 422, refused.content
+    assert {error["pointer"] for error in refused.json()["errors"]} >= {"/offices", "/estimated_pages"}
+    case = ok(olga.get(f"cases/{case_id}"))
+    assert (case["status"], [task["step"] for task in case["open_tasks"]]) == ("running", ["assign_track"])
+    assert not Notice.objects.filter(case__public_id=case_id, name="no_records").exists()
