@@ -79,3 +79,94 @@ def fill_library_card(page: Page, live_server: Any) -> Draft:
     continue_(page)
     heading(page, "Check your answers before submitting")
     return Draft.objects.get()
+
+
+# ---------------------------------------------------------------- any program's form, by label
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082"
+)
+"""A 1×1 PNG, for a file question that takes images."""
+
+
+def group(scope: Page | Locator, legend: str) -> Locator:
+    """The fieldset whose legend starts with ``legend`` (radios, yes/no, checkboxes, an address, a signature)."""
+    return scope.get_by_role("group", name=re.compile(f"^{re.escape(legend)}"))
+
+
+def settle(scope: Page | Locator) -> None:
+    """Wait until the page has redrawn its questions for the answer just given (show-if, with JavaScript)."""
+    page = scope if isinstance(scope, Page) else scope.page
+    page.wait_for_load_state("networkidle")
+
+
+def answer_choice(scope: Page | Locator, legend: str, *options: str) -> None:
+    """Tick ``options`` (one for radios and yes/no, any number of checkboxes) in the question ``legend``.
+
+    A choice can show or hide other questions: the page redraws them before the next answer.
+    """
+    for option in options:
+        group(scope, legend).locator("label", has_text=re.compile(f"^{re.escape(option)}$")).click()
+        settle(scope)
+        expect(group(scope, legend).get_by_label(option, exact=True)).to_be_checked()
+
+
+def answer_address(scope: Page | Locator, legend: str, line1: str, city: str, state: str, zip_code: str) -> None:
+    """An address question: each part by its label, inside the fieldset ``legend``."""
+    address = group(scope, legend)
+    address.get_by_label("Street address").fill(line1)
+    address.get_by_label("City").fill(city)
+    address.get_by_label("State").fill(state)
+    address.get_by_label("ZIP code").fill(zip_code)
+
+
+def answer_signature(scope: Page | Locator, name: str, day: str, legend: str = "Signature") -> None:
+    signature = group(scope, legend)
+    signature.get_by_label("Full name").fill(name)
+    signature.get_by_label("Date").fill(day)
+
+
+def answer_file(scope: Page | Locator, label: str, name: str, mime_type: str = "application/pdf") -> None:
+    """Upload a small generated file (``PDF`` or ``PNG``, by ``mime_type``) to the file question ``label``."""
+    content = PNG if mime_type == "image/png" else PDF
+    scope.get_by_label(label).set_input_files(files=[FilePayload(name=name, mimeType=mime_type, buffer=content)])
+
+
+def submit_and_read_the_receipt(page: Page, prefix: str) -> str:
+    """Agree and submit on check answers; the reference on the confirmation and on the printable receipt."""
+    heading(page, "Check your answers before submitting")
+    page.get_by_role("button", name="Agree and submit").click()
+    heading(page, "Application submitted")
+    reference = page.locator("[data-reference]").inner_text()
+    assert re.fullmatch(rf"{prefix}-\d{{4}}-\d{{6}}", reference), reference
+    page.get_by_role("link", name=re.compile("printable receipt")).click()
+    expect(page.locator("[data-reference]")).to_have_text(reference)
+    return reference
+
+
+def staff_opens_the_task(page: Page, live_server: Any, user: User, reference: str, title: str) -> None:
+    """A member of staff signs in, finds the case in their work inbox and opens its task, taking it if free."""
+    page.context.clear_cookies()  # the citizen's browser session ends
+    page.goto(f"{live_server.url}/accounts/login/")
+    sign_in(page, user)
+    heading(page, "Work inbox")
+    page.get_by_role("link", name=reference).click()
+    heading(page, title)
+    take = page.get_by_role("button", name="Assign to me")
+    if take.count():
+        take.click()
+        expect(page.get_by_role("status")).to_have_text("The task is assigned to you.")
+
+
+def decide(page: Page, reference: str, outcome: str) -> None:
+    """Choose the outcome button ``outcome`` ("Complete") on the task page; back in the inbox, it is recorded."""
+    page.get_by_role("heading", name="Decision").scroll_into_view_if_needed()
+    page.get_by_role("button", name=outcome, exact=True).click()
+    heading(page, "Work inbox")
+    expect(page.get_by_text(f"Recorded: {outcome.lower()} for {reference}.")).to_be_visible()
+
+
+def task_answer(page: Page, question: str) -> Locator:
+    """The applicant's answer to ``question`` on the task page (the first ``dd`` after that ``dt``)."""
+    return page.locator("dl.answers dt", has_text=re.compile(f"^{re.escape(question)}$")).first.locator("+ dd")
