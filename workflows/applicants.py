@@ -21,7 +21,7 @@ from django.utils.translation import gettext, gettext_noop
 
 import engine
 import forms
-from engine.model import RequestStep, localized
+from engine.model import EachStep, HumanStep, RequestStep, localized
 from forms.errors import pointer_from
 from forms.program_ui import DEFAULT_PAGE_ID, LOCALE_FOLDER
 from forms.ui import UiField, schema_at
@@ -159,9 +159,21 @@ def answer_form(version: DefinitionVersion, step: RequestStep) -> AnswerForm | N
     without ``form.ui.yaml`` is asked; a text question (or a list of them) with ``x-accept`` is
     a file upload. Texts are translated by the program's locale files. Cached per version.
     """
-    name = step.answer_form
-    if name is None:
-        return None
+    return form_file(version, step.answer_form) if step.answer_form is not None else None
+
+
+def task_form(version: DefinitionVersion, step_name: str) -> AnswerForm | None:
+    """The form a caseworker fills in to decide a task at ``step_name`` (its ``form``), or None."""
+    definition = programs.definition_of(version)
+    step = definition.steps.get(step_name)
+    if isinstance(step, EachStep):
+        step = step.task
+    name = step.form if isinstance(step, HumanStep) else None
+    return form_file(version, name) if name else None
+
+
+def form_file(version: DefinitionVersion, name: str) -> AnswerForm:
+    """The JSON Schema file ``name`` of the version as a one-page form (cached per version)."""
     key = (version.content_hash, name)
     cached = _ANSWER_FORMS.get(key)
     if cached is not None:

@@ -596,13 +596,27 @@ def task_release(*, task_id: int, user: Actor) -> Task:
     return task
 
 
-def task_complete(*, task_id: int, user: Actor, outcome: str, data: dict[str, Any] | None = None) -> Task:
-    """Record the assignee's decision and move the case on."""
+def task_complete(
+    *, task_id: int, user: Actor, outcome: str, data: dict[str, Any] | None = None, language: str = "en"
+) -> Task:
+    """Record the assignee's decision, with what the step's ``form`` asks, and move the case on.
+
+    The answers must fit the step's form (every problem at once, ``InvalidSubmission``); a step
+    without a form takes no answers.
+    """
+    answers = dict(data or {})
     with transaction.atomic():
         task, staff = _lock_task(task_id, user)
         if task.assignee_id != staff.pk:
             raise NotAllowed("assign this task to yourself before deciding it")
-        event = engine.TaskCompleted(token=task.token, outcome=outcome, actor=staff.get_username(), data=data or {})
+        form = applicants.task_form(task.case.version, task.step)
+        if form is not None:
+            errors = form.form.errors(answers, language)
+            if errors:
+                raise InvalidSubmission(errors)
+        elif answers:
+            raise ServiceError("this task records no answers: its step has no form")
+        event = engine.TaskCompleted(token=task.token, outcome=outcome, actor=staff.get_username(), data=answers)
         _step(task, staff, event)
     return task
 

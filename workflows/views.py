@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -13,8 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+import forms
 from engine import localized
-from workflows import applicants, citizens, notices, privacy, programs, selectors, services, uploads
+from forms.program_ui import DEFAULT_PAGE_ID
+from workflows import applicants, citizens, notices, privacy, programs, selectors, services, uploads, wizard
 from workflows.models import Case, Task, Upload
 
 
@@ -64,6 +69,18 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         raise Http404("no such task") from None
     if request.method == "POST":
         return _act_on_task(request, task)
+    return _task_page(request, task)
+
+
+def _task_page(
+    request: HttpRequest,
+    task: Task,
+    *,
+    answers: dict[str, Any] | None = None,
+    errors: list[forms.FieldError] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The task page; with ``answers`` and ``errors``, the decision form as it was sent, with its problems."""
     version = task.case.version
     definition = programs.definition_of(version)
     step = definition.steps[task.step]
@@ -104,8 +121,9 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         ],
         "mine": task.assignee_id == request.user.pk,
         "open": task.status == Task.Status.OPEN,
+        **_decision_form(task, answers or {}, errors or [], lang),
     }
-    response = render(request, "workflows/task.html", context)
+    response = render(request, "workflows/task.html", context, status=status)
     response["Cache-Control"] = "private, no-store"  # personal data, maybe revealed answers: keep out of caches
     return response
 
@@ -146,7 +164,14 @@ def _act_on_task(request: HttpRequest, task: Task) -> HttpResponse:
             return _CASE_ACTIONS[action](request, task)
         elif action == "complete":
             outcome = request.POST.get("outcome", "")
-            services.task_complete(task_id=task.pk, user=request.user, outcome=outcome)
+            form = applicants.task_form(task.case.version, task.step)
+            answers = form.read(request.POST) if form is not None else {}
+            try:
+                services.task_complete(
+                    task_id=task.pk, user=request.user, outcome=outcome, data=answers, language=language_of(request)
+                )
+            except services.InvalidSubmission as refusal:
+                return _task_page(request, task, answers=answers, errors=refusal.errors, status=422)
             messages.success(request, f"Recorded: {outcome.replace('_', ' ')} for {task.case.reference}.")
             return HttpResponseRedirect(reverse("inbox"))
         else:
@@ -155,6 +180,23 @@ def _act_on_task(request: HttpRequest, task: Task) -> HttpResponse:
         messages.error(request, refusal.message)
         return HttpResponseRedirect(here, status=303)
     return HttpResponseRedirect(here, status=303)
+
+
+def _decision_form(task: Task, answers: dict[str, Any], errors: list[forms.FieldError], lang: str) -> dict[str, Any]:
+    """What the step's ``form`` asks the caseworker to record with the decision, drawn as a page."""
+    form = applicants.task_form(task.case.version, task.step)
+    if form is None:
+        return {"decision_page": None, "errors": []}
+    tree = form.form.tree(answers, errors, lang, DEFAULT_PAGE_ID)
+    page = tree.current
+    shown = [field for field in page.fields if field.name not in form.file_fields] if page is not None else []
+    if page is not None:
+        page = replace(page, fields=tuple(shown))
+    listed = (
+        [{"error": field.error or "", "html_id": field.html_id} for field in wizard.field_errors(page)] if page else []
+    )
+    listed += [{"error": text, "html_id": "decision"} for text in tree.unplaced_errors]
+    return {"decision_page": page, "errors": listed}
 
 
 def _reassign(request: HttpRequest, task: Task) -> HttpResponse:
