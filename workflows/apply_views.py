@@ -9,7 +9,7 @@ the same server code. Drafts are saved on every page, so nothing typed is lost.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -348,8 +348,24 @@ def _appeared(form: wizard.Form, page_id: str, answers: dict[str, Any], post: An
     if "_shown" not in post:
         return set()
     shown_before = set(filter(None, post.get("_shown", "").split(",")))
-    on_page = {field.name for field in form.fields_on(page_id)} & form.visible(answers)
-    return on_page - shown_before
+    return _shown_on(form, page_id, answers) - shown_before
+
+
+def _drawn(fields: Iterable[forms.FieldNode]) -> set[str]:
+    """Every question drawn on the page, by its full name, each repeat item's own ones included
+    (the same names as the page's ``data-field`` attributes, which the script sends back)."""
+    names: set[str] = set()
+    for field in fields:
+        names.add(field.name)
+        names |= _drawn(field.children)
+    return names
+
+
+def _shown_on(form: wizard.Form, page_id: str, data: Mapping[str, Any]) -> set[str]:
+    """The questions of the page shown for these answers, each repeat item's own ones included
+    (``household.members.1.status``): what changes when an answer reveals or hides a question."""
+    placed = [field.name for field in form.fields_on(page_id)]
+    return {name for name in form.visible(data) if any(name == top or name.startswith(top + ".") for top in placed)}
 
 
 def _next_with_errors(
@@ -481,7 +497,7 @@ def _page_context(
         else [{"title": node.title, "current": node.id == current.id} for node in tree.pages],
         "task_list": form.task_list,
         "returning": returning,
-        "shown": ",".join(field.name for field in current.fields),
+        "shown": ",".join(sorted(_drawn(current.fields))),
         "file_fields": file_fields,
         "multipart": bool(file_fields),
     }

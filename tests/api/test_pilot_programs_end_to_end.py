@@ -459,12 +459,9 @@ def test_building_permit_an_addition_is_paid_reviewed_issued_inspected_and_final
 
 
 def test_foia_a_track_without_the_offices_its_form_requires_is_refused_not_closed_as_no_records(published):
-    """The task form (forms/track.schema.json requires ``offices``) must be checked when the task is completed.
-
-    Fails today: POST tasks/{id}/complete accepts any ``data`` (unknown fields, wrong types, required
-    ones missing) without looking at the step's ``form``. Here the search then runs over no office
-    and the request closes at once as "no records", with that notice sent to the requester.
-    """
+    """The task form (forms/track.schema.json requires ``offices``) is checked when the task is completed:
+    unknown fields, wrong types and missing required answers are a 422 with every problem, and
+    the request does not close as "no records" for want of an office."""
     olga = staff("olga", "intake_officer", agency=FOIA_AGENCY, queue="intake")
     receipt = ok(Api().post("programs/foia-request/submissions", example("foia-request", "valid-full-grant.json")), 201)
     case_id = receipt["case"]

@@ -5,12 +5,9 @@ The answers are each program's valid example (definitions/<program>/examples/), 
 page as a person would, with a small generated file where the form asks for one. The programs
 are published exactly as shipped in definitions/.
 
-Healthy Families fails today on a product bug, left failing on purpose: with JavaScript, a
-question shown by ``show if`` inside a repeating group (a child's "Citizenship or immigration
-status" once "Applying for coverage?" is Yes, "Pregnant?" once Sex is Female) does not appear
-for the second person or later. The page's live redraw compares only the page's top-level
-field names (``shown`` in workflows/apply_views.py) and skips the redraw when only item
-questions change. The person learns of the question only from the error on Continue.
+Healthy Families also proves, with JavaScript, that a question shown by ``show if`` inside a
+repeating group (a child's "Citizenship or immigration status" once "Applying for coverage?" is
+Yes) appears for every person as soon as it is revealed, not only from an error on Continue.
 """
 
 from __future__ import annotations
@@ -107,7 +104,6 @@ def test_healthy_families_a_parent_applies_and_an_eligibility_worker_checks_the_
         answer_choice(person, "Applying for coverage?", "Yes" if member["applying"] else "No")
         if member["applying"]:
             # "Yes" reveals the question for this person, as a person would see it, before Continue.
-            # (Fails today for every person after the first: see the module's docstring.)
             expect(group(person, "Citizenship or immigration status")).to_be_visible()
             answer_choice(person, "Citizenship or immigration status", "US citizen or national")
         if "ssn" in member:
@@ -280,12 +276,7 @@ def test_building_permit_an_owner_applies_and_a_permit_technician_accepts_the_ap
 
 
 def test_foia_the_intake_officer_records_the_track_and_offices_on_the_task_page(page: Page, live_server):
-    """The second FOIA task's form (forms/track.schema.json) must be on its task page.
-
-    Fails today: the task page's Decision section has only the outcome buttons; no step's task
-    form is drawn and the view completes the task with no data. Choosing "Simple" here records
-    no office, the search runs over none, and the request closes as "no records".
-    """
+    """The second FOIA task's form (forms/track.schema.json) is on its task page, beside the outcomes."""
     publish("foia-request")
     officer = make_user("olga", "intake_officer", agency="city-records-office", queue="intake")
     case = services.case_submit(

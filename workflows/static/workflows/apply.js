@@ -67,16 +67,32 @@
     var status = form.querySelector("[data-fields-status]");
     if (!url || !container || !shown) return;
 
+    /* The answers as they stand, to tell whether the person changed anything while a redraw
+     * was on its way: its questions would then replace answers it never saw. */
+    function answersNow() {
+      var parts = [];
+      formData(form, "").forEach(function (value, key) {
+        if (typeof value === "string") parts.push(key + "=" + value);
+      });
+      return parts.join("&");
+    }
+
     function redraw(action, focusAfter) {
-      return inTurn(function () { return fetch(url, {
-        method: "POST",
-        body: formData(form, action),
-        credentials: "same-origin",
-        headers: { "X-Requested-With": "fetch" }
-      }); }).then(function (response) {
+      var sent = "";
+      return inTurn(function () {
+        sent = answersNow();
+        return fetch(url, {
+          method: "POST",
+          body: formData(form, action),
+          credentials: "same-origin",
+          headers: { "X-Requested-With": "fetch" }
+        });
+      }).then(function (response) {
         if (!response.ok) throw new Error("status " + response.status);
         return response.json();
       }).then(function (reply) {
+        // Answered on since: the redraw that change asked for is queued and will come.
+        if (!action && answersNow() !== sent) return;
         if (!action && reply.shown === shown.value) return;
         var active = document.activeElement && document.activeElement.id;
         container.innerHTML = reply.html;
@@ -86,6 +102,16 @@
         announce(status, status.getAttribute("data-changed") || "The questions on this page have changed.");
       });
     }
+
+    // What the person saw when they pressed a button: a question they never saw is shown to
+    // them before Continue moves on (the server compares these names with the answers).
+    form.addEventListener("submit", function () {
+      var names = [];
+      Array.prototype.forEach.call(container.querySelectorAll("[data-field]"), function (field) {
+        names.push(field.getAttribute("data-field"));
+      });
+      shown.value = names.join(",");
+    });
 
     container.addEventListener("change", function (event) {
       if (event.target.type === "file") return;
