@@ -292,3 +292,17 @@ def test_foia_the_intake_officer_records_the_track_and_offices_on_the_task_page(
     expect(page.get_by_role("button", name="Simple", exact=True)).to_be_visible()
     expect(group(page, "Offices that hold records and must search")).to_be_visible()
     expect(page.get_by_label("Estimated pages")).to_be_visible()
+    # Deciding without what the form requires: every problem shown, nothing recorded.
+    page.get_by_role("button", name="Simple", exact=True).click()
+    expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    expect(page.locator(".error-summary")).to_contain_text("Offices that hold records and must search")
+    assert Task.objects.get(case=case, step="assign_track").status == Task.Status.OPEN
+    # With the offices and the estimate, the searches open in those offices.
+    group(page, "Offices that hold records and must search").locator("label", has_text=re.compile("police", re.IGNORECASE)).click()
+    page.get_by_label("Estimated pages").fill("120")
+    group(page, "Unusual circumstances?").locator("label", has_text=re.compile("^No$")).click()
+    page.get_by_role("button", name="Simple", exact=True).click()
+    heading(page, "Work inbox")
+    track = Task.objects.get(case=case, step="assign_track")
+    assert (track.status, track.outcome) == (Task.Status.COMPLETED, "simple")
+    assert [search.queue for search in Task.objects.filter(case=case, step="search")] == ["police/simple"]
