@@ -37,7 +37,9 @@ from engine.source import parse_yaml
 
 DEFAULT_START = time(9, 0)
 Validate = Callable[[Mapping[str, Any], Any], list[str]]
-Accept = Callable[[Mapping[str, Any], str], tuple[dict[str, Any], list[str]]]
+Refusal = tuple[str, str, str]
+"""One problem with submitted answers: (JSON pointer of the answer, code, message)."""
+Accept = Callable[[Mapping[str, Any], str], tuple[dict[str, Any], list[Refusal]]]
 """What the site does with submitted answers on a given day (``YYYY-MM-DD``): the answers as
 accepted (hidden ones cleared, computed ones worked out) and every problem found."""
 """Checks answers against a JSON Schema; returns readable problems (empty when valid)."""
@@ -58,6 +60,7 @@ _EXPECT_SHAPES: Mapping[str, type] = {
     "notices to citizen": list,
     "deadlines": dict,
     "priority": object,
+    "refused": list,
 }
 
 
@@ -109,9 +112,12 @@ def load_scenario(path: str, text: str, files: Mapping[str, str]) -> Scenario:
             )
         else:
             try:
-                answers = json.loads(files[submission])
+                example = json.loads(files[submission])
             except ValueError as error:
                 problems.append(document.problem(("submission",), "json_syntax", f"{submission}: {error}"))
+            else:
+                # answers: beside submission: changes some of the example's answers (top-level keys).
+                answers = {**example, **answers} if isinstance(answers, dict) and isinstance(example, dict) else example
     if not isinstance(answers, dict):
         problems.append(
             document.problem((), "missing_key", "give the submission: submission: examples/x.json, or answers: {...}")
@@ -169,6 +175,17 @@ def load_scenario(path: str, text: str, files: Mapping[str, str]) -> Scenario:
         elif not isinstance(value, _EXPECT_SHAPES[key]):
             shape = "a list" if _EXPECT_SHAPES[key] is list else "a mapping"
             problems.append(document.problem(("expect", key), "invalid_type", f"expect {key} is {shape}"))
+        elif key == "refused" and isinstance(value, list):
+            entry: object
+            for index, entry in enumerate(value):
+                if not (isinstance(entry, dict) and set(entry) == {"at", "code"} and all(map(_text, entry.values()))):
+                    problems.append(
+                        document.problem(
+                            ("expect", key, index),
+                            "invalid_type",
+                            "each refusal is {at: /pointer/to/the/answer, code: failed_check}",
+                        )
+                    )
     if problems:
         raise DefinitionError(problems)
     return Scenario(
@@ -181,6 +198,10 @@ def load_scenario(path: str, text: str, files: Mapping[str, str]) -> Scenario:
         expect=expect,
         expect_line=document.problem(("expect",), "", "").line,
     )
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 def run_scenario(
@@ -211,6 +232,21 @@ class _Player:
         self.roles: dict[int, str] = {}  # token -> role, from OpenTask
         self.notices: list[tuple[str, str]] = []  # (notice, to)
         self.seen_notices = 0
+
+    def expect_refused(self, expected: list[Mapping[str, str]], problems: list[Refusal]) -> Result:
+        """The submission must be refused, with (at least) each problem listed, at its answer."""
+        line = self.scenario.expect_line
+        if not problems:
+            self.fail(line, "expected the submission to be refused, but it was accepted")
+            return self.result
+        found = {(pointer, code) for pointer, code, _ in problems}
+        for entry in expected:
+            if (entry["at"], entry["code"]) not in found:
+                listed = "; ".join(f"{pointer or '/'} {code}" for pointer, code in sorted(found))
+                self.fail(line, f"expected refused at {entry['at']} with {entry['code']}; the problems were: {listed}")
+        for pointer, code, message in problems:
+            self.result.trace.append(f"{self._at()} refused: {pointer or '/'}: {code}: {message}")
+        return self.result
 
     def fail(self, line: int, message: str) -> None:
         self.result.failures.append(f"{self.scenario.path}:{line}: {message}")
@@ -249,10 +285,13 @@ class _Player:
 
     def play(self) -> Result:
         answers = dict(self.scenario.answers)
+        refused = self.scenario.expect.get("refused")
         if self.accept is not None:
             answers, problems = self.accept(answers, self.now.astimezone(self.tz).date().isoformat())
-            for problem in problems:
-                self.fail(1, f"the submission is not valid: {problem}")
+            if refused is not None:
+                return self.expect_refused(refused, problems)
+            for pointer, _code, message in problems:
+                self.fail(1, f"the submission is not valid: {pointer or '/'}: {message}")
             if self.result.failures:
                 return self.result
         elif self.validate is not None:

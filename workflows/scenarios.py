@@ -69,10 +69,10 @@ def accepting(form: wizard.Form) -> engine_scenarios.Accept:
     """A scenario's answers accepted as the site accepts a submission on the scenario's day:
     hidden answers cleared, computed ones worked out, every rule and check applied."""
 
-    def accept(answers: Mapping[str, Any], today: str) -> tuple[dict[str, Any], list[str]]:
+    def accept(answers: Mapping[str, Any], today: str) -> tuple[dict[str, Any], list[engine_scenarios.Refusal]]:
         cleaned = form.clean(answers)
         errors = form.errors(cleaned, "en", today=today)
-        return cleaned, [f"{error.pointer or '/'}: {error.message}" for error in errors]
+        return cleaned, [(error.pointer, error.code, error.message) for error in errors]
 
     return accept
 

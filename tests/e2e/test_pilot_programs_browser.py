@@ -298,7 +298,9 @@ def test_foia_the_intake_officer_records_the_track_and_offices_on_the_task_page(
     expect(page.locator(".error-summary")).to_contain_text("Offices that hold records and must search")
     assert Task.objects.get(case=case, step="assign_track").status == Task.Status.OPEN
     # With the offices and the estimate, the searches open in those offices.
-    group(page, "Offices that hold records and must search").locator("label", has_text=re.compile("police", re.IGNORECASE)).click()
+    group(page, "Offices that hold records and must search").locator(
+        "label", has_text=re.compile("police", re.IGNORECASE)
+    ).click()
     page.get_by_label("Estimated pages").fill("120")
     group(page, "Unusual circumstances?").locator("label", has_text=re.compile("^No$")).click()
     page.get_by_role("button", name="Simple", exact=True).click()

@@ -62,7 +62,7 @@ def test_check_passes_on_the_shipped_programs_and_runs_the_system_checks_too():
 def test_test_definitions_runs_every_scenario():
     out, _ = run("test-definitions", "library-card")
     assert "PASSED" in out
-    assert out.strip().splitlines()[-1].startswith("6 passed, 0 failed in ")
+    assert out.strip().splitlines()[-1].startswith("7 passed, 0 failed in ")
 
 
 def test_test_definitions_shows_a_failing_scenario_with_its_line(tmp_path):
@@ -71,9 +71,34 @@ def test_test_definitions_shows_a_failing_scenario_with_its_line(tmp_path):
     scenario = folder / "scenarios" / "approve.yaml"
     scenario.write_text(scenario.read_text().replace("outcome: approved", "outcome: denied"))
     out = StringIO()
-    with pytest.raises(CommandError, match=r"5 passed, 1 failed"):
+    with pytest.raises(CommandError, match=r"6 passed, 1 failed"):
         call_command("test-definitions", str(folder), stdout=out)
     assert f"{scenario}:8: expected outcome 'denied', got 'approved'" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("change", "failure"),
+    [
+        # The problem is there, but at another answer than the one the scenario names.
+        (("/children/1/date_of_birth", "/children/0/date_of_birth"), "expected refused at /children/0/date_of_birth"),
+        # Answers that keep every rule are accepted, which the scenario says must not happen.
+        (('date_of_birth: "2026-03-03"', 'date_of_birth: "1990-03-03"'), None),
+    ],
+)
+def test_a_scenario_that_expects_a_refusal_fails_when_the_refusal_differs(tmp_path, change, failure):
+    folder = tmp_path / "library-card"
+    shutil.copytree(LIBRARY_CARD, folder)
+    scenario = folder / "scenarios" / "refused-dates.yaml"
+    text = scenario.read_text()
+    if failure is None:  # no problem at all: keep only the date of birth's expectation and fix the dates
+        text = text.replace('    - {name: Mia Lima, date_of_birth: "2013-03-02"}   # 13 on 2 March 2026\n', "")
+        text = text.replace("    - {at: /children/1/date_of_birth, code: failed_check}\n", "")
+        failure = "expected the submission to be refused, but it was accepted"
+    scenario.write_text(text.replace(*change))
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"6 passed, 1 failed"):
+        call_command("test-definitions", str(folder), stdout=out)
+    assert failure in out.getvalue()
 
 
 def test_simulate_prints_the_trace(tmp_path):
