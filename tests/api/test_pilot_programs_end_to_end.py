@@ -72,7 +72,8 @@ def task_at(api: Api, case_id: str, step: str) -> dict[str, Any]:
         if task["case"] == case_id and task["step"] == step
     ]
     assert len(found) == 1, found
-    return found[0]
+    task: dict[str, Any] = found[0]
+    return task
 
 
 def work(api: Api, case_id: str, step: str, outcome: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -83,7 +84,8 @@ def work(api: Api, case_id: str, step: str, outcome: str, data: dict[str, Any] |
     done = ok(api.post(f"tasks/{task['id']}/complete", {"outcome": outcome, "data": data or {}}))
     assert (done["status"], done["outcome"]) == ("completed", outcome)
     outbox.deliver_due()  # what the worker does between requests: send the e-mails
-    return done
+    decided: dict[str, Any] = done
+    return decided
 
 
 def open_steps(api: Api, case_id: str) -> list[str]:

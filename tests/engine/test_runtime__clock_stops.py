@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -41,12 +42,14 @@ steps:
 """
 
 
-def complete(definition, state, step, outcome, at):
+def complete(
+    definition: engine.Definition, state: engine.CaseState, step: str, outcome: str, at: datetime
+) -> tuple[engine.CaseState, list[engine.Effect]]:
     (token,) = [token for token in state.tokens if token.step == step]
     return engine.step(definition, state, engine.TaskCompleted(token.id, outcome, "ana"), at)
 
 
-def breach_timers(state):
+def breach_timers(state: engine.CaseState) -> list[Any]:
     return [timer for timer in state.timers if timer.purpose == "clock_breach"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from engine.expressions import Evaluator
@@ -39,7 +41,7 @@ GOOD = {
 }
 
 
-def errors(data: dict, *, today: str = "2026-11-29", language: str = "en") -> list[tuple[str, str, str]]:
+def errors(data: dict[str, Any], *, today: str = "2026-11-29", language: str = "en") -> list[tuple[str, str, str]]:
     ui = load(UI + CHECKS)
     return [(e.pointer, e.code, e.message) for e in check_errors(ui, data, EVALUATOR, today=today, language=language)]
 

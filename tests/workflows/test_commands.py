@@ -12,11 +12,18 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+import engine
 from tests.conftest import DEFINITIONS
 from workflows import programs
 from workflows.models import Case, DefinitionVersion, Program, Task
 
 pytestmark = pytest.mark.django_db
+
+
+def loaded(folder: Path) -> engine.Definition:
+    definition, problems = programs.check(programs.read_folder(folder), folder=folder.name)
+    assert definition is not None, problems
+    return definition
 
 
 def load(*paths: Path) -> tuple[str, str]:
@@ -92,7 +99,7 @@ def test_seed_demo_creates_a_user_per_role_and_keeps_passwords_on_rerun(settings
         role
         for folder in DEFINITIONS.iterdir()
         if (folder / "program.yaml").is_file()
-        for role in programs.check(programs.read_folder(folder), folder=folder.name)[0].program.roles
+        for role in loaded(folder).program.roles
     }
     assert {"librarian", "eligibility_worker", "records_searcher", "inspector"} <= program_roles
     assert set(logins) == {"designer", "supervisor", "agency_admin", "auditor", "citizen"} | program_roles
@@ -123,7 +130,9 @@ def test_seed_demo_opens_cases_from_every_programs_examples_at_different_stages(
         cases = Case.objects.filter(program__slug=folder.name).order_by("pk")
         assert cases.count() == len(examples), f"{folder.name}: {out.getvalue()}"
         # The first example is the demo citizen's own application, the others were entered at the counter.
-        assert cases[0].submitted_by.username == "citizen"
+        first_by = cases[0].submitted_by
+        assert first_by is not None
+        assert first_by.username == "citizen"
         assert {case.channel for case in cases[1:]} <= {Case.Channel.COUNTER}
         assert cases[0].reference in out.getvalue()
     # Some cases were taken by a caseworker, some moved past their first step.
