@@ -49,7 +49,7 @@ def answers_of(example: Path) -> dict[str, Any]:
 
 def definition_of(program: Program) -> engine.Definition:
     assert program.current_version is not None
-    return definition_of(program)
+    return programs.definition_of(program.current_version)
 
 
 @pytest.mark.parametrize(("folder", "example"), VALID, ids=lambda value: value.stem if isinstance(value, Path) else "")
