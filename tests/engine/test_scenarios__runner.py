@@ -108,7 +108,7 @@ expect:
         "scenario.yaml:7:5: invalid_action: each action is one line, e.g. ana completes review: approve",
         "scenario.yaml:8:5: invalid_action: each action is one line, e.g. ana completes review: approve",
         "scenario.yaml:10:11: unknown_key: unknown key 'outcom'; expected one of: data, deadlines, notices to "
-        "citizen, outcome, path, priority, status",
+        "citizen, outcome, path, priority, refused, status",
         "scenario.yaml:11:9: invalid_type: expect path is a list",
         "scenario.yaml:12:9: invalid_type: expect data is a mapping",
     ]
