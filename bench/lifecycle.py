@@ -94,18 +94,19 @@ def main() -> None:
 
 
 def run(options: argparse.Namespace) -> None:
-    from django.contrib.auth.models import AnonymousUser, Group, User
+    from django.contrib.auth.models import AnonymousUser, User
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
     from workflows import programs, services
-    from workflows.models import Case, Program, Task
+    from workflows.models import Case, Program, RoleGrant, Task
 
     folder = ROOT / "definitions" / "library-card"
     services.definition_publish(files=programs.read_folder(folder), folder=str(folder))
     program = Program.objects.get(slug="library-card")
     librarian = User.objects.create_user(username="lena", password=None)
-    librarian.groups.set([Group.objects.get_or_create(name="librarian")[0]])
+    # Roles are granted per agency (issue 6): the library card's agency, every queue.
+    RoleGrant.objects.create(user=librarian, role="librarian", agency=program.agency, queue="")
     answers = json.loads(ANSWERS_FILE.read_text())
 
     def submit() -> Case:
