@@ -374,16 +374,20 @@ class CaseDetail(APIView):
     )
     def get(self, request: Request, public_id: UUID) -> Response:
         case = _visible_case(request, public_id)
-        definition = programs.definition_of(case.version)
-        # As the task page: masked, except what an entitled reader revealed in this session.
-        entitled = privacy.may_reveal(request.user, definition)
-        revealed = privacy.revealed_in(request.session, case.pk, timezone.now()) if entitled else frozenset()
-        answers = privacy.mask_answers(programs.ready(case.version).pages.schema, case.data, revealed=revealed)
         services.access_record(user=request.user, case=case, action=privacy.VIEWED, detail={"api": True})
-        body = serializers.CaseDetailSerializer(case, context={"answers": answers}).data
-        response = Response(body)
-        response["Cache-Control"] = "private, no-store"  # personal data: keep out of caches
-        return response
+        return _case_response(request, case)
+
+
+def _case_response(request: Request, case: Case) -> Response:
+    """The case for a staff reader: its answers masked as on the task page, except what an
+    entitled reader revealed in this session; kept out of caches (personal data)."""
+    definition = programs.definition_of(case.version)
+    entitled = privacy.may_reveal(request.user, definition)
+    revealed = privacy.revealed_in(request.session, case.pk, timezone.now()) if entitled else frozenset()
+    answers = privacy.mask_answers(programs.ready(case.version).pages.schema, case.data, revealed=revealed)
+    response = Response(serializers.CaseDetailSerializer(case, context={"answers": answers}).data)
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 class CaseEvents(APIView):
@@ -438,13 +442,7 @@ class CaseEvents(APIView):
             case_id=case.pk, user=request.user, name=posted.validated_data["event"], data=posted.validated_data["data"]
         )
         case.refresh_from_db()
-        definition = programs.definition_of(case.version)
-        entitled = privacy.may_reveal(request.user, definition)
-        revealed = privacy.revealed_in(request.session, case.pk, timezone.now()) if entitled else frozenset()
-        answers = privacy.mask_answers(programs.ready(case.version).pages.schema, case.data, revealed=revealed)
-        response = Response(serializers.CaseDetailSerializer(case, context={"answers": answers}).data)
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return _case_response(request, case)
 
 
 # -------------------------------------------------------------------- webhooks
