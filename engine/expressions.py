@@ -1049,20 +1049,37 @@ class _Inspector:
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+def _two_dates(args: list[Any], function: str) -> tuple[date, date]:
+    """The two ISO dates (``YYYY-MM-DD``) a date function was given; ``ValueError`` otherwise."""
+    if len(args) != 2 or not all(isinstance(arg, str) and _DATE.fullmatch(arg) for arg in args):
+        raise ValueError(f"{function} needs two dates written as YYYY-MM-DD")
+    return date.fromisoformat(args[0]), date.fromisoformat(args[1])
+
+
+def _date_and_count(args: list[Any], function: str, unit: str, most: int) -> tuple[date, int]:
+    """An ISO date and a whole number (of ``unit``, at most ``most`` either way); ``ValueError`` otherwise."""
+    if (
+        len(args) != 2
+        or not (isinstance(args[0], str) and _DATE.fullmatch(args[0]))
+        or isinstance(args[1], bool)
+        or not isinstance(args[1], (int, float))
+        or args[1] != int(args[1])
+        or abs(args[1]) > most
+    ):
+        raise ValueError(f"{function} needs a date written as YYYY-MM-DD and a whole number of {unit}")
+    return date.fromisoformat(args[0]), int(args[1])
+
+
 def _days_between(args: list[Any]) -> int:
     """Whole days from the first ISO date (``YYYY-MM-DD``) to the second: later minus earlier."""
-    if len(args) != 2 or not all(isinstance(arg, str) and _DATE.fullmatch(arg) for arg in args):
-        raise ValueError("days_between needs two dates written as YYYY-MM-DD")
-    first, second = (date.fromisoformat(arg) for arg in args)
+    first, second = _two_dates(args, "days_between")
     return (second - first).days
 
 
 def _years_between(args: list[Any]) -> int:
     """Whole years from the first ISO date to the second, as an age is counted: a person born on
     29 February turns one year older on 1 March in years that have no 29 February."""
-    if len(args) != 2 or not all(isinstance(arg, str) and _DATE.fullmatch(arg) for arg in args):
-        raise ValueError("years_between needs two dates written as YYYY-MM-DD")
-    first, second = (date.fromisoformat(arg) for arg in args)
+    first, second = _two_dates(args, "years_between")
     sign = 1
     if second < first:
         first, second, sign = second, first, -1
@@ -1072,17 +1089,9 @@ def _years_between(args: list[Any]) -> int:
 
 def _add_days(args: list[Any]) -> str:
     """The ISO date ``days`` whole days after the ISO date (before it, for a negative number)."""
-    if (
-        len(args) != 2
-        or not (isinstance(args[0], str) and _DATE.fullmatch(args[0]))
-        or isinstance(args[1], bool)
-        or not isinstance(args[1], (int, float))
-        or args[1] != int(args[1])
-        or abs(args[1]) > 3_660_000
-    ):
-        raise ValueError("add_days needs a date written as YYYY-MM-DD and a whole number of days")
+    start, days = _date_and_count(args, "add_days", "days", 3_660_000)
     try:
-        return (date.fromisoformat(args[0]) + timedelta(days=int(args[1]))).isoformat()
+        return (start + timedelta(days=days)).isoformat()
     except OverflowError as error:
         raise ValueError("add_days went beyond the years 1 to 9999") from error
 
@@ -1090,17 +1099,8 @@ def _add_days(args: list[Any]) -> str:
 def _add_months(args: list[Any]) -> str:
     """The ISO date ``months`` calendar months later; a day the month lacks becomes its last day
     (``add_months('2026-01-31', 1)`` is ``2026-02-28``)."""
-    if (
-        len(args) != 2
-        or not (isinstance(args[0], str) and _DATE.fullmatch(args[0]))
-        or isinstance(args[1], bool)
-        or not isinstance(args[1], (int, float))
-        or args[1] != int(args[1])
-        or abs(args[1]) > 120_000
-    ):
-        raise ValueError("add_months needs a date written as YYYY-MM-DD and a whole number of months")
-    start = date.fromisoformat(args[0])
-    index = start.year * 12 + start.month - 1 + int(args[1])
+    start, months = _date_and_count(args, "add_months", "months", 120_000)
+    index = start.year * 12 + start.month - 1 + months
     year, month = divmod(index, 12)
     if not 1 <= year <= 9999:
         raise ValueError("add_months went beyond the years 1 to 9999")
