@@ -184,16 +184,22 @@ def loaded(files: dict[str, str], content_hash: str) -> Loaded:
         definition = engine.load(files)
         if definition.content_hash != content_hash:
             raise engine.WrongDefinition(state_hash=content_hash, definition_hash=definition.content_hash)
-        validator = forms.FormValidator(definition.form_schema, shipped=shipped_forms(files))
-        ui, problems = forms.load_program_ui(files, definition.form_schema, languages=definition.program.languages)
-        if ui is None:
-            raise engine.DefinitionError([problem for problem in problems if problem.severity == "error"])
-        form = wizard.Form(definition.form_schema, ui, validator, definition.program.timezone)
-        found = Loaded(definition, validator, form)
+        form = site_form(definition, files)
+        found = Loaded(definition, form.validator, form)
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[content_hash] = found
     return found
+
+
+def site_form(definition: engine.Definition, files: Mapping[str, str]) -> wizard.Form:
+    """The program's form as the site uses it: its pages, computed fields and checks, and the
+    validator of its schema (``DefinitionError`` when ``form.ui.yaml`` does not load)."""
+    ui, problems = forms.load_program_ui(files, definition.form_schema, languages=definition.program.languages)
+    if ui is None:
+        raise engine.DefinitionError([problem for problem in problems if problem.severity == "error"])
+    validator = forms.FormValidator(definition.form_schema, shipped=shipped_forms(files))
+    return wizard.Form(definition.form_schema, ui, validator, definition.program.timezone)
 
 
 def stored_definition(files: dict[str, str], content_hash: str) -> engine.Definition:

@@ -39,7 +39,7 @@ def run_all(folders: list[Path]) -> Iterator[Outcome]:
             for path in scenario_files:
                 yield Outcome(f"{path}", [f"the program does not load: {errors[0]}", *errors[1:]])
             continue
-        form = site_form(definition, files)
+        form = programs.site_form(definition, files)
         for path in scenario_files:
             yield run_one(definition, path, all_files, form=form)
 
@@ -54,15 +54,6 @@ def run_one(
     accept = accepting(form) if form is not None else None
     result = engine_scenarios.run_scenario(definition, scenario, validate=validate_answers, accept=accept)
     return Outcome(f"{path}::{scenario.name}", result.failures, result.trace)
-
-
-def site_form(definition: engine.Definition, files: Mapping[str, str]) -> wizard.Form | None:
-    """The program's form as the site uses it (pages, computed fields, checks), if it loads."""
-    ui, _ = forms.load_program_ui(files, definition.form_schema, languages=definition.program.languages)
-    if ui is None:
-        return None
-    validator = forms.FormValidator(definition.form_schema, shipped=programs.shipped_forms(files))
-    return wizard.Form(definition.form_schema, ui, validator, definition.program.timezone)
 
 
 def accepting(form: wizard.Form) -> engine_scenarios.Accept:

@@ -34,13 +34,10 @@ def test_program_scenarios_pass(folder: Path):
 def test_example_submissions_are_valid_except_the_invalid_ones(folder: Path):
     import json
 
-    from workflows.scenarios import site_form
-
     files = programs.read_folder(folder)
     definition, _ = programs.check(files, folder=str(folder))
     assert definition is not None
-    form = site_form(definition, files)
-    assert form is not None
+    form = programs.site_form(definition, files)
     for example in sorted((folder / "examples").glob("*.json")):
         # As the site accepts them today: hidden answers cleared, the schema's rules and the form's checks.
         errors = form.errors(form.clean(json.loads(example.read_text())), "en")

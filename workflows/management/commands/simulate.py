@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 import engine
 from engine import scenarios as engine_scenarios
-from workflows import scenarios
+from workflows import programs, scenarios
 from workflows.management.arguments import checked_definition
 
 
@@ -48,8 +48,7 @@ class Command(BaseCommand):
             scenario = engine_scenarios.load_scenario("simulation", scenario_text, {})
         except engine.DefinitionError as error:
             raise CommandError("\n".join(str(problem) for problem in error.problems)) from None
-        form = scenarios.site_form(definition, definition.files)
-        accept = scenarios.accepting(form) if form is not None else None
+        accept = scenarios.accepting(programs.site_form(definition, definition.files))
         result = engine_scenarios.run_scenario(definition, scenario, validate=scenarios.validate_answers, accept=accept)
         state = result.state
         if options["json"]:
