@@ -34,6 +34,7 @@ from engine.model import (
     SubworkflowStep,
     WaitStep,
     Where,
+    form_of,
 )
 from engine.problems import Problem
 
@@ -324,14 +325,7 @@ class _Checker:
     def recorded_answer(self, step_name: str, path: str) -> _Answer | None:
         """What the form of a task or request step says about one of its fields, if it has that form."""
         for flow in self.definition.flows.values():
-            step = flow.steps.get(step_name)
-            if isinstance(step, EachStep):
-                step = step.task
-            form = None
-            if isinstance(step, HumanStep):
-                form = step.form
-            elif isinstance(step, RequestStep):
-                form = step.answer_form
+            form = form_of(flow.steps.get(step_name))
             if path and form and form in self.definition.files:
                 return _answer_at(_json(self.definition.files[form]), path)
         return None

@@ -402,6 +402,18 @@ class Definition:
         return self.flows[flow].steps[name]
 
 
+def form_of(step: Step | None) -> str | None:
+    """The JSON Schema file of what a step records: a task's form (each task's, for ``each``), a
+    request's answer form; None for other steps and steps without one."""
+    if isinstance(step, EachStep):
+        step = step.task
+    if isinstance(step, HumanStep):
+        return step.form
+    if isinstance(step, RequestStep):
+        return step.answer_form
+    return None
+
+
 def localized(text: Text, language: str) -> str:
     """The text in ``language`` (matching ``zh-hans`` to ``zh-Hans``), else English."""
     wanted = language.lower()

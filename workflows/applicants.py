@@ -21,7 +21,7 @@ from django.utils.translation import gettext, gettext_noop
 
 import engine
 import forms
-from engine.model import EachStep, HumanStep, RequestStep, localized
+from engine.model import RequestStep, form_of, localized
 from forms.errors import pointer_from
 from forms.program_ui import DEFAULT_PAGE_ID, LOCALE_FOLDER
 from forms.ui import UiField, schema_at
@@ -164,11 +164,7 @@ def answer_form(version: DefinitionVersion, step: RequestStep) -> AnswerForm | N
 
 def task_form(version: DefinitionVersion, step_name: str) -> AnswerForm | None:
     """The form a caseworker fills in to decide a task at ``step_name`` (its ``form``), or None."""
-    definition = programs.definition_of(version)
-    step = definition.steps.get(step_name)
-    if isinstance(step, EachStep):
-        step = step.task
-    name = step.form if isinstance(step, HumanStep) else None
+    name = form_of(programs.definition_of(version).steps.get(step_name))
     return form_file(version, name) if name else None
 
 

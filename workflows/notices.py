@@ -276,10 +276,7 @@ class _ChoiceLabels:
         return value if label is None else label
 
     def _form_of(self, step_name: str) -> Mapping[str, Any] | None:
-        step = self.definition.steps.get(step_name)
-        name = getattr(step, "form", None) or getattr(step, "answer_form", None)
-        if isinstance(step, engine_model.EachStep):
-            name = step.task.form
+        name = engine_model.form_of(self.definition.steps.get(step_name))
         if not name or name not in self.definition.files:
             return None
         form: Mapping[str, Any] = json.loads(self.definition.files[name])
