@@ -302,11 +302,9 @@ def case_submit(
         raise ProgramNotOpen("this program is not accepting applications")
     ready = programs.ready(version)
     definition = ready.definition
-    if channel not in definition.program.channels:
-        raise NotAllowed(f"this program does not take applications {Case.Channel(channel).label.lower()}")
+    # A partner system submits through the API in its own name: only counter, phone and paper are on someone's behalf.
     assisted = channel in (Case.Channel.COUNTER, Case.Channel.PHONE, Case.Channel.PAPER)
-    if assisted and not any(holds(user, role, agency=program.agency) for role in definition.program.roles):
-        raise NotAllowed("only the program's staff can apply on someone's behalf")
+    _may_apply_on(program, definition.program, channel, user, assisted=assisted)
     data = ready.pages.clean(data)
     key = idempotency_key or None
     if key is not None:
@@ -327,6 +325,14 @@ def case_submit(
         if earlier is None:
             raise
         return earlier  # a concurrent request with the same key won the race
+
+
+def _may_apply_on(program: Program, info: engine.Program, channel: str, user: Actor, *, assisted: bool) -> None:
+    """The program takes applications on ``channel``, and only its staff apply on someone's behalf."""
+    if channel not in info.channels:
+        raise NotAllowed(f"this program does not take applications {Case.Channel(channel).label.lower()}")
+    if assisted and not any(holds(user, role, agency=program.agency) for role in info.roles):
+        raise NotAllowed("only the program's staff can apply on someone's behalf")
 
 
 def _submitted_with(program: Program, key: str, data: dict[str, Any]) -> Case | None:
@@ -410,11 +416,8 @@ def draft_start(
     if version is None:
         raise ProgramNotOpen("this program is not accepting applications")
     info = programs.definition_of(version).program
-    if channel not in info.channels:
-        raise NotAllowed(f"this program does not take applications {Case.Channel(channel).label.lower()}")
     assisted = channel != Case.Channel.ONLINE
-    if assisted and not any(holds(user, role, agency=program.agency) for role in info.roles):
-        raise NotAllowed("only the program's staff can apply on someone's behalf")
+    _may_apply_on(program, info, channel, user, assisted=assisted)
     if assisted and not on_behalf_of.strip():
         raise ServiceError("enter the name of the person you are applying for")
     if assisted and len(on_behalf_of.strip()) > ON_BEHALF_OF_MAX_CHARS:
